@@ -1,0 +1,223 @@
+// The `aura` command line: validate, plan and schema. No Pulumi CLI, no credentials.
+// Exit codes: 0 success, 1 the profile or program refused the input, 2 usage error, 3 internal error.
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { z } from "zod";
+import { Profile, ProfileError, loadProfile, profileSchema } from "../profiles";
+import { mockKeyPair } from "./mocks";
+import { Plan, PlannedResource } from "./plan";
+
+const USAGE = `Usage:
+  aura validate <profile> [--stack <name>]
+  aura plan <profile> [--stack <name>] [--json] [--show-secrets]
+  aura schema
+
+  validate   check a deployment profile; every problem is listed
+  plan       run the Pulumi program under mocks and list every resource pulumi up would register
+  schema     print the profile's JSON Schema (for editors)
+
+  --stack         stack name (default: the profile's file name, e.g. dev for profiles/dev.yaml)
+  --json          machine-readable plan
+  --show-secrets  print the mock run's placeholder secret values instead of "[secret]"`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+    command: string;
+    positional: string[];
+    flags: { stack?: string; json: boolean; showSecrets: boolean };
+}
+
+function parseArgs(argv: string[]): Parsed {
+    const [command, ...rest] = argv;
+    const positional: string[] = [];
+    const flags: Parsed["flags"] = { json: false, showSecrets: false };
+    for (let i = 0; i < rest.length; i++) {
+        const arg = rest[i];
+        if (arg === "--json") flags.json = true;
+        else if (arg === "--show-secrets") flags.showSecrets = true;
+        else if (arg === "--stack" || arg.startsWith("--stack=")) {
+            const value = arg.includes("=") ? arg.slice("--stack=".length) : rest[++i];
+            if (!value || value.startsWith("-")) throw new UsageError("--stack needs a stack name, e.g. --stack dev");
+            if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new UsageError(`--stack ${value}: a stack name has letters, digits, '-', '_' and '.' only`);
+            flags.stack = value;
+        } else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
+        else positional.push(arg);
+    }
+    return { command: command ?? "", positional, flags };
+}
+
+function expectProfileArg(p: Parsed): string {
+    if (p.positional.length !== 1) throw new UsageError(`aura ${p.command} takes one profile path, e.g. aura ${p.command} profiles/dev.yaml`);
+    return p.positional[0];
+}
+
+function defaultStack(file: string): string {
+    return path.basename(file).replace(/\.ya?ml$/, "");
+}
+
+export async function main(argv: string[]): Promise<number> {
+    try {
+        const p = parseArgs(argv);
+        switch (p.command) {
+            case "validate":
+                return validate(expectProfileArg(p), p.flags.stack);
+            case "plan":
+                return await plan(expectProfileArg(p), p.flags);
+            case "schema":
+                if (p.positional.length) throw new UsageError("aura schema takes no arguments");
+                process.stdout.write(`${JSON.stringify(profileJsonSchema(), null, 2)}\n`);
+                return 0;
+            case "help":
+            case "--help":
+            case "-h":
+                process.stdout.write(`${USAGE}\n`);
+                return 0;
+            default:
+                throw new UsageError(p.command ? `unknown command ${p.command}` : "no command given");
+        }
+    } catch (e) {
+        if (e instanceof UsageError) {
+            process.stderr.write(`aura: ${e.message}\n\n${USAGE}\n`);
+            return 2;
+        }
+        throw e;
+    }
+}
+
+function validate(file: string, stack?: string): number {
+    let profile: Profile;
+    try {
+        profile = loadProfile(file, { stack: stack ?? defaultStack(file) });
+    } catch (e) {
+        if (e instanceof ProfileError) {
+            process.stderr.write(`${e.message}\n`);
+            return 1;
+        }
+        throw e;
+    }
+    process.stdout.write(`${file}: valid — ${summary(profile)}\n`);
+    return 0;
+}
+
+function summary(p: Profile): string {
+    const pools = p.pools.map((pool) => `${pool.name} ${pool.minSize}-${pool.maxSize}`).join(", ");
+    return (
+        `environment ${p.environment} (${p.tier}), ${p.infrastructure.region}, ` +
+        `${p.infrastructure.compute.masters.size} masters, pools ${pools}, ` +
+        `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}`
+    );
+}
+
+/** The profile's JSON Schema, as editors read it. */
+export function profileJsonSchema(): object {
+    return z.toJSONSchema(profileSchema, { io: "input", unrepresentable: "any" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan
+
+/** Plain `aura:*` values of Pulumi.<stack>.yaml, when it exists; secure values are not read. */
+function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) return {};
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc?.config ?? {})) {
+        if (key.startsWith("aura:") && typeof value === "string") config[key] = value;
+    }
+    return config;
+}
+
+/** An OpenSSH-format Ed25519 public key derived from a fixed seed: a stand-in for the plan. */
+export function placeholderSshKey(): string {
+    const spki = Buffer.from(mockKeyPair("ssh").publicKeyPem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+    const raw = spki.subarray(spki.length - 32);
+    const len = (n: number) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(n);
+        return b;
+    };
+    const type = Buffer.from("ssh-ed25519");
+    const blob = Buffer.concat([len(type.length), type, len(raw.length), raw]);
+    return `ssh-ed25519 ${blob.toString("base64")} aura-plan-placeholder`;
+}
+
+async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
+    if (!fs.existsSync(file)) {
+        process.stderr.write(`${file}: cannot read the profile: no such file\n`);
+        return 1;
+    }
+    const stack = flags.stack ?? defaultStack(file);
+    const config = stackConfig(stack);
+    const placeholders: string[] = [];
+    if (!config["aura:sshPublicKey"]) {
+        config["aura:sshPublicKey"] = placeholderSshKey();
+        placeholders.push("aura:sshPublicKey");
+    }
+
+    // Errors inside the program's applies surface as rejections; report the first one.
+    let asyncError: unknown;
+    const onRejection = (err: unknown) => {
+        asyncError ??= err;
+    };
+    process.on("unhandledRejection", onRejection);
+    let result: Plan;
+    try {
+        const { runPlan } = await import("./plan");
+        result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets });
+        if (asyncError) throw asyncError;
+    } catch (e) {
+        const message = programError(e);
+        if (message === undefined) throw e;
+        process.stderr.write(`${message}\n`);
+        return 1;
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+
+    if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+        process.stdout.write(renderTree(result, placeholders));
+    }
+    return 0;
+}
+
+/** The message of an error the program raised for bad input (as `pulumi up` shows it), else undefined. */
+function programError(e: unknown): string | undefined {
+    if (e instanceof ProfileError) return e.message;
+    const err = e as { __pulumiRunError?: boolean; name?: string; message?: string };
+    if (err && (err.__pulumiRunError || err.name === "RunError" || err.name === "ConfigMissingError")) return err.message;
+    return undefined;
+}
+
+function renderTree(plan: Plan, placeholders: string[]): string {
+    const lines: string[] = [`Plan for stack ${plan.stack} (${plan.profile}): ${plan.resources.length} resources`];
+    if (placeholders.length) lines.push(`(placeholder values for unset stack config: ${placeholders.join(", ")})`);
+    const children = new Map<string | null, PlannedResource[]>();
+    for (const r of plan.resources) {
+        const list = children.get(r.parent) ?? [];
+        list.push(r);
+        children.set(r.parent, list);
+    }
+    const walk = (parent: string | null, prefix: string) => {
+        const list = children.get(parent) ?? [];
+        list.forEach((r, i) => {
+            const last = i === list.length - 1;
+            const flags: string[] = [];
+            if (r.options.protect) flags.push("protect");
+            if (r.options.ignoreChanges) flags.push(`ignoreChanges: ${r.options.ignoreChanges.join(", ")}`);
+            const flagText = flags.length ? `  [${flags.join("; ")}]` : "";
+            lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.type}  ${r.name}${flagText}`);
+            walk(r.urn, `${prefix}${last ? "   " : "│  "}`);
+        });
+    };
+    walk(null, "");
+    lines.push("", "Outputs:");
+    for (const [key, value] of Object.entries(plan.outputs)) {
+        lines.push(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    }
+    return `${lines.join("\n")}\n`;
+}

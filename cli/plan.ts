@@ -1,0 +1,170 @@
+// `aura plan`: runs the program entry (index.ts, the one `pulumi up` runs) under Pulumi mocks and
+// records every resource it registers, with the options the engine would receive.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+import { MockOptions, createMocks } from "./mocks";
+
+export const PROJECT = "aura-platform";
+/** The organization a self-managed backend reports. */
+export const ORGANIZATION = "organization";
+
+/** Resource options as the engine receives them; only those that are set. */
+export interface PlannedOptions {
+    protect?: boolean;
+    ignoreChanges?: string[];
+    dependsOn?: string[];
+    deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
+    replaceOnChanges?: string[];
+    additionalSecretOutputs?: string[];
+    aliases?: string[];
+    provider?: string;
+}
+
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** The parent's URN, or null for a top-level resource. */
+    parent: string | null;
+    custom: boolean;
+    /** Inputs as registered: secrets "[secret]", values unknown before deployment "[unknown]". */
+    inputs: Record<string, unknown>;
+    options: PlannedOptions;
+}
+
+export interface Plan {
+    stack: string;
+    profile: string;
+    resources: PlannedResource[];
+    outputs: Record<string, unknown>;
+}
+
+export interface PlanOptions extends MockOptions {
+    /** Path of the deployment profile. */
+    profile: string;
+    /** Stack name; default: the profile file's base name. */
+    stack?: string;
+    /** Further stack config (`aura:key` → value), as in Pulumi.<stack>.yaml. */
+    config?: Record<string, string>;
+    /** Print the mock run's secret values instead of "[secret]". */
+    showSecrets?: boolean;
+}
+
+// The Pulumi wire format's markers (sdk/nodejs/runtime/rpc.ts).
+const SPECIAL_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** Turns a wire value into plain JSON: secrets masked (or revealed), unknowns marked, resource refs as URNs. */
+export function presentValue(value: unknown, showSecrets: boolean): unknown {
+    if (value === UNKNOWN) return "[unknown]";
+    if (Array.isArray(value)) return value.map((v) => presentValue(v, showSecrets));
+    if (value !== null && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[SPECIAL_SIG] === SECRET_SIG) return showSecrets ? presentValue(obj.value, showSecrets) : "[secret]";
+        if (obj[SPECIAL_SIG] === RESOURCE_SIG) return obj.urn;
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, presentValue(v, showSecrets)]));
+    }
+    return value;
+}
+
+/** A mock monitor that also records what each registration asked for. */
+class RecordingMonitor extends MockMonitor {
+    readonly recorded: PlannedResource[] = [];
+    /** The stack's outputs, as the engine receives them (secrets still marked). */
+    stackOutputs: Record<string, unknown> = {};
+    private stackUrn: string | undefined;
+
+    constructor(
+        mocks: pulumi.runtime.Mocks,
+        private readonly showSecrets: boolean,
+    ) {
+        super(mocks);
+        // The engine leaves the root stack out of its children's URN type chain; so do we.
+        // (newUrn is private in the SDK's typings, hence the cast.)
+        const self = this as unknown as { newUrn(parent: string, type: string, name: string): string };
+        const newUrn = self.newUrn.bind(this);
+        self.newUrn = (parent, type, name) => newUrn(parent === this.stackUrn ? "" : parent, type, name);
+    }
+
+    async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+        await super.registerResource(req, (err: any, resp?: any) => {
+            if (!err && resp) this.record(req, resp.getUrn());
+            callback(err, resp);
+        });
+    }
+
+    registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
+        if (req.getUrn() === this.stackUrn) this.stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+        super.registerResourceOutputs(req, callback);
+    }
+
+    private record(req: any, urn: string): void {
+        const type: string = req.getType();
+        if (type === STACK_TYPE) {
+            this.stackUrn = urn;
+            return;
+        }
+        const parent: string = req.getParent();
+        const options: PlannedOptions = {};
+        if (req.getProtect()) options.protect = true;
+        if (req.getIgnorechangesList().length) options.ignoreChanges = req.getIgnorechangesList();
+        if (req.getDependenciesList().length) options.dependsOn = req.getDependenciesList();
+        if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true;
+        if (req.getRetainondelete()) options.retainOnDelete = true;
+        if (req.getReplaceonchangesList().length) options.replaceOnChanges = req.getReplaceonchangesList();
+        if (req.getAdditionalsecretoutputsList().length) options.additionalSecretOutputs = req.getAdditionalsecretoutputsList();
+        const aliases = req.getAliasesList().map((a: any) => a.getUrn() || a.getSpec()?.getName() || "").filter(Boolean);
+        if (aliases.length) options.aliases = aliases;
+        if (req.getProvider()) options.provider = req.getProvider();
+        this.recorded.push({
+            urn,
+            type,
+            name: req.getName(),
+            parent: parent && parent !== this.stackUrn ? parent : null,
+            custom: req.getCustom(),
+            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets) as Record<string, unknown>,
+            options,
+        });
+    }
+}
+
+/** Loads the program entry; the same module `pulumi up` runs. */
+function loadProgram(): () => Promise<Record<string, unknown>> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const entry = require(path.join(__dirname, "..", "index"));
+    return typeof entry === "function" ? entry : async () => entry;
+}
+
+/**
+ * Runs the program under mocks and returns what it registered. Errors the program raises for bad
+ * input (profile, config) propagate as they would under `pulumi up`.
+ */
+export async function runPlan(options: PlanOptions): Promise<Plan> {
+    const profile = path.resolve(options.profile);
+    const stack = options.stack ?? path.basename(profile).replace(/\.ya?ml$/, "");
+    const showSecrets = options.showSecrets ?? false;
+
+    const mocks = createMocks(options);
+    // setMocks turns on the runtime features (secrets, resource references…); then swap in our monitor.
+    await pulumi.runtime.setMocks(mocks, PROJECT, stack, false, ORGANIZATION);
+    const monitor = new RecordingMonitor(mocks, showSecrets);
+    settings.setMockOptions(monitor, PROJECT, stack, false, ORGANIZATION);
+    pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, []);
+
+    await runInPulumiStack(loadProgram());
+    // Wait for every registration still in flight (the SDK marks this helper internal).
+    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    return {
+        stack,
+        profile: options.profile,
+        resources: monitor.recorded,
+        outputs: presentValue(monitor.stackOutputs, showSecrets) as Record<string, unknown>,
+    };
+}

@@ -1,0 +1,196 @@
+// The control plane: one VM per master (the seed: masters are individual VMs, not a scale set),
+// round-robin over the zones, each with an etcd data disk, and the API server behind a Standard
+// public load balancer probed on HTTPS /readyz.
+// Masters fetch the PKI from the metadata store at boot with a read-only managed identity, so their
+// custom data holds no secret and nothing that rotates (a VM's custom data can never change).
+import * as pulumi from "@pulumi/pulumi";
+import * as compute from "@pulumi/azure-native/compute";
+import * as network from "@pulumi/azure-native/network";
+import { encodeCustomData, renderMasterCloudInit } from "./cloudinit";
+import { masterName } from "./names";
+
+export const API_SERVER_PORT = 6443;
+
+/** The OS image of every node: Ubuntu 24.04 LTS (Gen2). */
+export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" };
+export const ADMIN_USERNAME = "azureuser";
+
+/** Linux settings shared by masters and agents: SSH keys only, no password login. */
+export function linuxConfiguration(sshPublicKey: string) {
+    return {
+        disablePasswordAuthentication: true,
+        provisionVMAgent: true,
+        ssh: { publicKeys: [{ path: `/home/${ADMIN_USERNAME}/.ssh/authorized_keys`, keyData: sshPublicKey }] },
+    };
+}
+
+export interface ControlPlaneArgs {
+    resourceGroupName: pulumi.Input<string>;
+    location: string;
+    subscriptionId: pulumi.Input<string>;
+    environment: string;
+    clusterName: string;
+    count: number;
+    vmSize: string;
+    zones: string[];
+    subnetId: pulumi.Input<string>;
+    /** DNS label of the API server's public IP. */
+    apiDnsLabel: pulumi.Input<string>;
+    kubernetesVersion: string;
+    podCidr: string;
+    serviceCidr: string;
+    sshPublicKey: string;
+    metadata: {
+        blobEndpoint: pulumi.Input<string>;
+        container: pulumi.Input<string>;
+        identityId: pulumi.Input<string>;
+        identityClientId: pulumi.Input<string>;
+    };
+    /** Resources the masters need before they boot (the PKI blobs, the reader's role assignment). */
+    bootDependencies: pulumi.Resource[];
+    tags: Record<string, string>;
+}
+
+export class ControlPlane extends pulumi.ComponentResource {
+    /** FQDN of the API server: `<label>.<region>.cloudapp.azure.com`. */
+    readonly apiServerHost: pulumi.Output<string>;
+    /** `https://<host>:6443` */
+    readonly apiServerUrl: pulumi.Output<string>;
+    readonly masters: compute.VirtualMachine[];
+
+    constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aura:infra:ControlPlane", name, {}, opts);
+        const parent = { parent: this };
+        const { resourceGroupName, location, tags } = args;
+
+        const ip = new network.PublicIPAddress(`${name}-api-ip`, {
+            resourceGroupName,
+            location,
+            publicIpAddressName: `${name}-api-ip`,
+            sku: { name: "Standard", tier: "Regional" },
+            publicIPAllocationMethod: "Static",
+            zones: args.zones,
+            dnsSettings: { domainNameLabel: args.apiDnsLabel },
+            tags,
+        }, parent);
+        this.apiServerHost = ip.dnsSettings.apply((d) => d?.fqdn ?? "");
+        this.apiServerUrl = pulumi.interpolate`https://${this.apiServerHost}:${API_SERVER_PORT}`;
+
+        const lbName = `${name}-api-lb`;
+        const lbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}`;
+        const lb = new network.LoadBalancer(lbName, {
+            resourceGroupName,
+            location,
+            loadBalancerName: lbName,
+            sku: { name: "Standard", tier: "Regional" },
+            frontendIPConfigurations: [{ name: "api", publicIPAddress: { id: ip.id } }],
+            backendAddressPools: [{ name: "masters" }],
+            probes: [{
+                name: "kube-apiserver-readyz",
+                protocol: "Https",
+                port: API_SERVER_PORT,
+                requestPath: "/readyz",
+                intervalInSeconds: 5,
+                probeThreshold: 2,
+            }],
+            loadBalancingRules: [{
+                name: "kube-apiserver",
+                protocol: "Tcp",
+                frontendPort: API_SERVER_PORT,
+                backendPort: API_SERVER_PORT,
+                frontendIPConfiguration: { id: pulumi.interpolate`${lbId}/frontendIPConfigurations/api` },
+                backendAddressPool: { id: pulumi.interpolate`${lbId}/backendAddressPools/masters` },
+                probe: { id: pulumi.interpolate`${lbId}/probes/kube-apiserver-readyz` },
+                idleTimeoutInMinutes: 30,
+                enableTcpReset: true,
+                // Outbound traffic leaves through the subnet's NAT gateway.
+                disableOutboundSnat: true,
+            }],
+            tags,
+        }, parent);
+
+        this.masters = [];
+        for (let i = 0; i < args.count; i++) {
+            const vmName = masterName(args.environment, i);
+            const zone = args.zones[i % args.zones.length];
+            const nic = new network.NetworkInterface(`${vmName}-nic`, {
+                resourceGroupName,
+                location,
+                networkInterfaceName: `${vmName}-nic`,
+                ipConfigurations: [{
+                    name: "ipconfig1",
+                    primary: true,
+                    privateIPAllocationMethod: "Dynamic",
+                    subnet: { id: args.subnetId },
+                    loadBalancerBackendAddressPools: [{ id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` }],
+                }],
+                tags,
+            }, parent);
+
+            const customData = pulumi
+                .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.container, args.metadata.identityClientId])
+                .apply(([apiServerHost, blobEndpoint, container, identityClientId]) =>
+                    encodeCustomData(
+                        renderMasterCloudInit({
+                            role: i === 0 ? "init" : "join",
+                            clusterName: args.clusterName,
+                            kubernetesVersion: args.kubernetesVersion,
+                            apiServerHost,
+                            apiServerPort: API_SERVER_PORT,
+                            podCidr: args.podCidr,
+                            serviceCidr: args.serviceCidr,
+                            metadata: { blobEndpoint, container, identityClientId },
+                        }),
+                    ),
+                );
+
+            this.masters.push(new compute.VirtualMachine(vmName, {
+                resourceGroupName,
+                location,
+                vmName,
+                zones: [zone],
+                hardwareProfile: { vmSize: args.vmSize },
+                identity: { type: "UserAssigned", userAssignedIdentities: [args.metadata.identityId] },
+                osProfile: {
+                    computerName: vmName,
+                    adminUsername: ADMIN_USERNAME,
+                    customData,
+                    linuxConfiguration: linuxConfiguration(args.sshPublicKey),
+                },
+                storageProfile: {
+                    imageReference: UBUNTU_IMAGE,
+                    osDisk: {
+                        name: `${vmName}-os`,
+                        createOption: "FromImage",
+                        caching: "ReadWrite",
+                        diskSizeGB: 128,
+                        managedDisk: { storageAccountType: "Premium_LRS" },
+                        deleteOption: "Delete",
+                    },
+                    // etcd gets its own disk (LUN 0): its fsync latency decides the cluster's health.
+                    dataDisks: [{
+                        name: `${vmName}-etcd`,
+                        lun: 0,
+                        createOption: "Empty",
+                        diskSizeGB: 64,
+                        caching: "None",
+                        managedDisk: { storageAccountType: "Premium_LRS" },
+                        deleteOption: "Detach",
+                    }],
+                },
+                networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
+                diagnosticsProfile: { bootDiagnostics: { enabled: true } },
+                tags: { ...tags, role: "master", zone },
+            }, {
+                ...parent,
+                dependsOn: args.bootDependencies,
+                // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
+                // a newer boot script applies to masters created from now on, never by replacement.
+                // The image's "latest" is resolved at creation in the same way.
+                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference"],
+            }));
+        }
+
+        this.registerOutputs({ apiServerUrl: this.apiServerUrl });
+    }
+}
