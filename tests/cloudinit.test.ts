@@ -1,0 +1,552 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import * as yaml from "js-yaml";
+
+import {
+  AUDIT_LOG_DIR,
+  AUDIT_POLICY_PATH,
+  BOOTSTRAP_SCRIPT_PATH,
+  CUSTOM_DATA_MAX_BYTES,
+  ClusterBootstrap,
+  ETCD_DISK,
+  JOIN_TEMPLATE_CA_HASH_PLACEHOLDER,
+  JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
+  KUBEADM_API_VERSION,
+  KUBEADM_CONFIG_PATH,
+  KUBEADM_JOIN_TEMPLATE_PATH,
+  METADATA_BLOBS,
+  METADATA_PKI_BLOBS,
+  MetadataSource,
+  encodeCustomData,
+  renderAgentCloudInit,
+  renderMasterCloudInit,
+} from "../components/infra/cloudinit";
+
+// ---------------------------------------------------------------------------
+// Realistic test values
+// ---------------------------------------------------------------------------
+
+const CLUSTER: ClusterBootstrap = {
+  clusterName: "aura-prod",
+  kubernetesVersion: "1.33.5",
+  apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
+  apiServerPort: 6443,
+  podCidr: "10.244.0.0/16",
+  serviceCidr: "10.96.0.0/12",
+};
+
+const METADATA: MetadataSource = {
+  blobEndpoint: "https://auraprodmeta01.blob.core.windows.net/",
+  container: "cluster-metadata",
+  identityClientId: "6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14",
+};
+
+const TOKEN = "k7x9q2.p4m8z1c6v3b5n7w0";
+const CA_HASH = "sha256:3b5d5c3712955042212316173ccf37be800e8f1ccf7e7e4ebc8ae8a06a4b6ad0";
+
+const DOCS = {
+  init: renderMasterCloudInit({ ...CLUSTER, role: "init", metadata: METADATA }),
+  join: renderMasterCloudInit({ ...CLUSTER, role: "join", metadata: METADATA }),
+  agentSystem: renderAgentCloudInit({ ...CLUSTER, pool: "system", bootstrapToken: TOKEN, caCertHash: CA_HASH }),
+  agentUser: renderAgentCloudInit({ ...CLUSTER, pool: "userpool1", bootstrapToken: TOKEN, caCertHash: CA_HASH }),
+};
+type DocName = keyof typeof DOCS;
+const DOC_NAMES = Object.keys(DOCS) as DocName[];
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions?: string;
+  owner?: string;
+}
+interface CloudConfig {
+  write_files: WriteFile[];
+  runcmd: Array<string | string[]>;
+  disk_setup?: Record<string, Record<string, unknown>>;
+  fs_setup?: Array<Record<string, unknown>>;
+  mounts?: string[][];
+}
+type KubeadmDoc = Record<string, any>;
+
+let tmpDir: string;
+
+function parseDoc(doc: string): CloudConfig {
+  return yaml.load(doc) as CloudConfig;
+}
+
+function file(doc: string, filePath: string): WriteFile {
+  const f = parseDoc(doc).write_files.find((w) => w.path === filePath);
+  assert.ok(f, `write_files has no ${filePath}`);
+  return f;
+}
+
+function script(doc: string): string {
+  return file(doc, BOOTSTRAP_SCRIPT_PATH).content;
+}
+
+/** Parses a kubeadm configuration the way a YAML 1.1 reader (kubeadm / PyYAML) would type scalars. */
+function kubeadmDocs(content: string): KubeadmDoc[] {
+  return yaml.loadAll(content, { schema: yaml.YAML11_SCHEMA }) as KubeadmDoc[];
+}
+
+function byKind(docs: KubeadmDoc[], kind: string): KubeadmDoc {
+  const d = docs.find((x) => x.kind === kind);
+  assert.ok(d, `no ${kind} document`);
+  return d;
+}
+
+function argValue(args: Array<{ name: string; value: string }>, name: string): string | undefined {
+  return args.find((a) => a.name === name)?.value;
+}
+
+function assertArgList(args: unknown): asserts args is Array<{ name: string; value: string }> {
+  assert.ok(Array.isArray(args), `expected a list of {name, value} (kubeadm v1beta4), got ${JSON.stringify(args)}`);
+  for (const a of args) {
+    assert.deepEqual(Object.keys(a).sort(), ["name", "value"]);
+    assert.equal(typeof a.name, "string");
+    assert.equal(typeof a.value, "string");
+  }
+}
+
+/** Fails (never skips) when a validator is missing. */
+function requireTool(tool: string): void {
+  const r = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" });
+  if (r.status !== 0) {
+    assert.fail(`${tool} is not installed: run scripts/install-validators.sh (installs cloud-init and shellcheck)`);
+  }
+}
+
+function writeTemp(name: string, content: string): string {
+  const p = path.join(tmpDir, name);
+  fs.writeFileSync(p, content);
+  return p;
+}
+
+/** Index of the first line matching `re` (whole-line regex). */
+function lineIndex(text: string, re: RegExp): number {
+  return text.split("\n").findIndex((l) => re.test(l));
+}
+
+function countLines(text: string, re: RegExp): number {
+  return text.split("\n").filter((l) => re.test(l)).length;
+}
+
+before(() => {
+  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-cloudinit-test-"));
+});
+
+after(() => {
+  fs.rmSync(tmpDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------
+// Independent validators
+// ---------------------------------------------------------------------------
+
+describe("cloudinit: cloud-init schema validation", () => {
+  for (const name of DOC_NAMES) {
+    it(`${name}: \`cloud-init schema --config-file\` accepts the document`, () => {
+      requireTool("cloud-init");
+      const p = writeTemp(`${name}.yaml`, DOCS[name]);
+      const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
+      const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+      assert.equal(r.error, undefined, String(r.error));
+      assert.equal(r.status, 0, `cloud-init schema failed for ${name}:\n${out}`);
+      assert.match(out, /\bvalid\b/i, `unexpected cloud-init schema output:\n${out}`);
+      assert.doesNotMatch(out, /\berror/i, out);
+    });
+  }
+
+  it("the validator really rejects a broken document", () => {
+    requireTool("cloud-init");
+    const broken = DOCS.init.replace("permissions: '0755'", "permissions: 0755\n    bogus: true");
+    const p = writeTemp("broken.yaml", broken);
+    const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
+    assert.notEqual(r.status, 0, "cloud-init schema accepted an invalid document");
+  });
+});
+
+describe("cloudinit: shellcheck on every embedded script", () => {
+  for (const name of DOC_NAMES) {
+    it(`${name}: all write_files scripts and runcmd strings pass shellcheck -s bash`, () => {
+      requireTool("shellcheck");
+      const cfg = parseDoc(DOCS[name]);
+      const scripts: Array<[string, string]> = cfg.write_files
+        .filter((f) => f.content.startsWith("#!"))
+        .map((f) => [f.path, f.content]);
+      cfg.runcmd.forEach((c, i) => {
+        if (typeof c === "string") scripts.push([`runcmd[${i}]`, `#!/usr/bin/env bash\n${c}\n`]);
+      });
+      assert.ok(scripts.length >= 1, "no shell script found in write_files");
+      for (const [label, content] of scripts) {
+        const p = writeTemp(`${name}-${path.basename(label)}.sh`, content);
+        const r = spawnSync("shellcheck", ["-s", "bash", p], { encoding: "utf8" });
+        assert.equal(r.error, undefined, String(r.error));
+        assert.equal(r.status, 0, `shellcheck failed for ${name} ${label}:\n${r.stdout}${r.stderr}`);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Document structure and semantics
+// ---------------------------------------------------------------------------
+
+describe("cloudinit: common structure", () => {
+  for (const name of DOC_NAMES) {
+    it(`${name}: #cloud-config header, boot script written and run`, () => {
+      const doc = DOCS[name];
+      assert.equal(doc.split("\n")[0], "#cloud-config");
+      const cfg = parseDoc(doc);
+      const s = file(doc, BOOTSTRAP_SCRIPT_PATH);
+      assert.equal(s.permissions, "0755");
+      assert.ok(s.content.startsWith("#!/usr/bin/env bash\n"));
+      assert.match(s.content, /^set -euo pipefail$/m);
+      const code = s.content
+        .split("\n")
+        .filter((l) => !/^\s*#/.test(l))
+        .join("\n");
+      assert.doesNotMatch(code, /set\s+-[a-z]*x|set\s+-o\s+xtrace|bash\s+-x/, "scripts must not trace (secrets)");
+      assert.match(s.content, /\/var\/log\/aura-bootstrap\.log/);
+      assert.match(s.content, /\/var\/lib\/aura\/bootstrap\.done/, "idempotency marker");
+      assert.deepEqual(cfg.runcmd, [[BOOTSTRAP_SCRIPT_PATH]]);
+      for (const f of cfg.write_files) {
+        assert.equal(typeof f.permissions, "string", `${f.path}: permissions must be a quoted octal string`);
+        assert.match(f.permissions!, /^0[0-7]{3}$/);
+      }
+      // kernel modules, sysctls, swap, containerd, pinned packages
+      assert.equal(file(doc, "/etc/modules-load.d/aura-kubernetes.conf").content, "overlay\nbr_netfilter\n");
+      const sysctl = file(doc, "/etc/sysctl.d/99-aura-kubernetes.conf").content;
+      assert.match(sysctl, /^net\.ipv4\.ip_forward = 1$/m);
+      assert.match(sysctl, /^net\.bridge\.bridge-nf-call-iptables = 1$/m);
+      assert.match(s.content, /swapoff -a/);
+      assert.match(s.content, /SystemdCgroup = true/);
+      assert.match(s.content, /install -y --no-install-recommends containerd /);
+      assert.match(s.content, /https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v\$\{minor\}\/deb\//);
+      assert.match(s.content, /^readonly K8S_VERSION='1\.33\.5'$/m);
+      assert.match(s.content, /"kubelet=\$\{K8S_VERSION\}-\*" "kubeadm=\$\{K8S_VERSION\}-\*" "kubectl=\$\{K8S_VERSION\}-\*"/);
+      assert.match(s.content, /apt-mark hold kubelet kubeadm kubectl/);
+    });
+  }
+});
+
+describe("cloudinit: master-init", () => {
+  const doc = DOCS.init;
+
+  it("formats and mounts the etcd data disk like CAPZ", () => {
+    const cfg = parseDoc(doc);
+    assert.deepEqual(cfg.disk_setup, {
+      [ETCD_DISK.device]: { table_type: "gpt", layout: true, overwrite: false },
+    });
+    assert.equal(ETCD_DISK.device, "/dev/disk/azure/scsi1/lun0");
+    assert.equal(cfg.fs_setup?.length, 1);
+    assert.equal(cfg.fs_setup![0].label, "etcd_disk");
+    assert.equal(cfg.fs_setup![0].filesystem, "ext4");
+    assert.equal(cfg.fs_setup![0].device, "/dev/disk/azure/scsi1/lun0");
+    assert.deepEqual(cfg.mounts, [["LABEL=etcd_disk", "/var/lib/etcddisk"]]);
+  });
+
+  it("kubeadm v1beta4 Init/Cluster configuration", () => {
+    const f = file(doc, KUBEADM_CONFIG_PATH);
+    const docs = kubeadmDocs(f.content);
+    const init = byKind(docs, "InitConfiguration");
+    const cluster = byKind(docs, "ClusterConfiguration");
+    assert.equal(init.apiVersion, KUBEADM_API_VERSION);
+    assert.equal(cluster.apiVersion, "kubeadm.k8s.io/v1beta4");
+    assert.equal(byKind(docs, "KubeletConfiguration").cgroupDriver, "systemd");
+
+    assertArgList(init.nodeRegistration.kubeletExtraArgs);
+    assert.equal(argValue(init.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
+
+    assert.equal(cluster.clusterName, "aura-prod");
+    assert.equal(cluster.kubernetesVersion, "v1.33.5");
+    assert.equal(cluster.controlPlaneEndpoint, "aura-prod-api.westeurope.cloudapp.azure.com:6443");
+    assert.deepEqual(cluster.networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
+    assert.equal(cluster.etcd.local.dataDir, "/var/lib/etcddisk/etcd");
+    assert.ok(cluster.apiServer.certSANs.includes(CLUSTER.apiServerHost));
+
+    const apiArgs = cluster.apiServer.extraArgs;
+    assertArgList(apiArgs);
+    assert.equal(argValue(apiArgs, "audit-policy-file"), "/etc/kubernetes/audit-policy.yaml");
+    assert.equal(argValue(apiArgs, "audit-log-path"), "/var/log/kubernetes/audit/audit.log");
+    for (const n of ["audit-log-maxage", "audit-log-maxbackup", "audit-log-maxsize"]) {
+      assert.match(argValue(apiArgs, n) ?? "", /^\d+$/, n);
+    }
+    const vols: Array<Record<string, unknown>> = cluster.apiServer.extraVolumes;
+    const policyVol = vols.find((v) => v.hostPath === AUDIT_POLICY_PATH);
+    const logVol = vols.find((v) => v.hostPath === AUDIT_LOG_DIR);
+    assert.ok(policyVol && logVol);
+    assert.equal(policyVol.mountPath, AUDIT_POLICY_PATH);
+    assert.equal(policyVol.readOnly, true);
+    assert.equal(logVol.mountPath, AUDIT_LOG_DIR);
+    assert.notEqual(logVol.readOnly, true);
+  });
+
+  it("writes an audit policy: Metadata by default, never bodies for secrets/configmaps/tokenreviews", () => {
+    const policy = yaml.load(file(doc, AUDIT_POLICY_PATH).content) as KubeadmDoc;
+    assert.equal(policy.apiVersion, "audit.k8s.io/v1");
+    assert.equal(policy.kind, "Policy");
+    const rules: KubeadmDoc[] = policy.rules;
+    assert.deepEqual(rules[rules.length - 1], { level: "Metadata" });
+    for (const r of rules) {
+      assert.ok(["None", "Metadata"].includes(r.level), `unexpected audit level ${r.level}`);
+    }
+    const sensitive = rules.find((r) =>
+      (r.resources ?? []).some((g: KubeadmDoc) => g.resources?.includes("secrets")),
+    );
+    assert.equal(sensitive?.level, "Metadata");
+    const mentioned = (res: string) =>
+      rules.some((r) => (r.resources ?? []).some((g: KubeadmDoc) => g.resources?.includes(res)));
+    assert.ok(mentioned("configmaps") && mentioned("tokenreviews"));
+    // None rules only for read-only traffic
+    for (const r of rules.filter((x) => x.level === "None" && x.verbs)) {
+      for (const v of r.verbs) assert.ok(["get", "list", "watch"].includes(v), `None rule for verb ${v}`);
+    }
+  });
+
+  it("fetches the PKI with the managed identity, maps the API host before kubeadm init, creates the join token", () => {
+    const s = script(doc);
+    assert.match(s, /^readonly AURA_ROLE='master-init'$/m);
+    assert.match(s, /^readonly BLOB_ENDPOINT='https:\/\/auraprodmeta01\.blob\.core\.windows\.net\/'$/m);
+    assert.match(s, /^readonly BLOB_CONTAINER='cluster-metadata'$/m);
+    assert.match(s, /^readonly IDENTITY_CLIENT_ID='6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14'$/m);
+    assert.ok(
+      s.includes(
+        "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F&client_id=${IDENTITY_CLIENT_ID}",
+      ),
+    );
+    assert.match(s, /-H Metadata:true/);
+    assert.match(s, /x-ms-version: 2021-08-06/);
+    assert.match(s, /retry 60 10 fetch_blob_once/, "bounded retries for the blob download");
+    for (const blob of Object.values(METADATA_BLOBS)) assert.ok(s.includes(`'${blob}'`), `${blob} not fetched`);
+    assert.match(s, /\*\.key\) install -m 0600/);
+
+    const mapCall = lineIndex(s, /^\s*map_api_host_to_loopback\s*$/);
+    const initCall = lineIndex(s, /kubeadm init --config "\$\{KUBEADM_CONFIG\}"/);
+    const tokenCall = lineIndex(s, /kubeadm token create "\$\{join_token\}" --ttl 0 --kubeconfig \/etc\/kubernetes\/admin\.conf/);
+    assert.equal(countLines(s, /^\s*map_api_host_to_loopback\s*$/), 1);
+    assert.ok(mapCall > 0 && initCall > 0 && tokenCall > 0);
+    assert.ok(mapCall < initCall, "/etc/hosts must map the API host before kubeadm init");
+    assert.ok(initCall < tokenCall, "join token is created after init");
+    assert.match(s, /already exists/);
+    assert.doesNotMatch(s, /--upload-certs/);
+  });
+});
+
+describe("cloudinit: master-join", () => {
+  const doc = DOCS.join;
+
+  it("has the same etcd disk and audit policy as master-init", () => {
+    const a = parseDoc(DOCS.init);
+    const b = parseDoc(doc);
+    assert.deepEqual(b.disk_setup, a.disk_setup);
+    assert.deepEqual(b.fs_setup, a.fs_setup);
+    assert.deepEqual(b.mounts, a.mounts);
+    assert.equal(file(doc, AUDIT_POLICY_PATH).content, file(DOCS.init, AUDIT_POLICY_PATH).content);
+  });
+
+  it("JoinConfiguration template: controlPlane {}, bootstrapToken discovery, placeholders only", () => {
+    const f = file(doc, KUBEADM_JOIN_TEMPLATE_PATH);
+    assert.equal(f.permissions, "0600");
+    const [join] = kubeadmDocs(f.content);
+    assert.equal(join.apiVersion, KUBEADM_API_VERSION);
+    assert.equal(join.kind, "JoinConfiguration");
+    assert.deepEqual(join.controlPlane, {});
+    assertArgList(join.nodeRegistration.kubeletExtraArgs);
+    assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
+    assert.deepEqual(join.discovery.bootstrapToken, {
+      apiServerEndpoint: "aura-prod-api.westeurope.cloudapp.azure.com:6443",
+      token: JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
+      caCertHashes: [JOIN_TEMPLATE_CA_HASH_PLACEHOLDER],
+    });
+
+    // After the on-node substitution the values must stay strings even when
+    // they look like numbers to a YAML 1.1 reader.
+    const filled = f.content
+      .replace(JOIN_TEMPLATE_TOKEN_PLACEHOLDER, "123456.1234567890123456")
+      .replace(JOIN_TEMPLATE_CA_HASH_PLACEHOLDER, CA_HASH);
+    const [parsed] = kubeadmDocs(filled);
+    assert.equal(parsed.discovery.bootstrapToken.token, "123456.1234567890123456");
+    assert.deepEqual(parsed.discovery.bootstrapToken.caCertHashes, [CA_HASH]);
+  });
+
+  it("computes the CA hash at boot, retries the join with reset, maps the API host only after the join", () => {
+    const s = script(doc);
+    assert.match(s, /^readonly AURA_ROLE='master-join'$/m);
+    assert.ok(
+      s.includes("openssl x509 -pubkey -noout -in \"${PKI_STAGING_DIR}/ca.crt\" | openssl pkey -pubin -outform der | sha256sum"),
+    );
+    assert.match(s, /kubeadm join --config "\$\{config\}"/);
+    assert.match(s, /kubeadm reset -f/);
+    const joinCall = lineIndex(s, /^\s*join_with_retries \d+ "\$\{KUBEADM_CONFIG\}" prepare_control_plane_join\s*$/);
+    const mapCall = lineIndex(s, /^\s*map_api_host_to_loopback\s*$/);
+    assert.equal(countLines(s, /^\s*map_api_host_to_loopback\s*$/), 1);
+    assert.ok(joinCall > 0 && mapCall > 0);
+    assert.ok(joinCall < mapCall, "/etc/hosts must map the API host only after kubeadm join");
+    assert.match(s, /^readonly KUBEADM_JOIN_TEMPLATE='\/etc\/kubernetes\/kubeadm-join\.yaml\.tmpl'$/m);
+  });
+});
+
+describe("cloudinit: secrets", () => {
+  for (const name of ["init", "join"] as const) {
+    it(`${name}: master document carries no token or key material`, () => {
+      const doc = DOCS[name];
+      assert.ok(!doc.includes(TOKEN), "token found in master document");
+      assert.ok(!doc.includes(TOKEN.split(".")[1]), "token secret found in master document");
+      assert.ok(!doc.includes(CA_HASH.slice("sha256:".length)));
+      assert.doesNotMatch(doc, /BEGIN [A-Z ]*PRIVATE KEY|BEGIN CERTIFICATE/);
+      assert.doesNotMatch(doc, /bootstrapTokens:/);
+      const decoded = zlib.gunzipSync(Buffer.from(encodeCustomData(doc), "base64")).toString("utf8");
+      assert.ok(!decoded.includes(TOKEN));
+    });
+  }
+
+  for (const [name, pool] of [["agentSystem", "system"], ["agentUser", "userpool1"]] as const) {
+    it(`${name}: agent document carries token and CA hash, JoinConfiguration without controlPlane`, () => {
+      const doc = DOCS[name];
+      assert.ok(doc.includes(TOKEN));
+      const cfg = parseDoc(doc);
+      assert.equal(cfg.disk_setup, undefined, "agents have no data disk");
+      assert.equal(cfg.fs_setup, undefined);
+      assert.equal(cfg.mounts, undefined);
+      const f = file(doc, KUBEADM_CONFIG_PATH);
+      assert.equal(f.permissions, "0600");
+      const [join] = kubeadmDocs(f.content);
+      assert.equal(join.apiVersion, KUBEADM_API_VERSION);
+      assert.equal(join.kind, "JoinConfiguration");
+      assert.equal(join.controlPlane, undefined);
+      assert.deepEqual(join.discovery.bootstrapToken, {
+        apiServerEndpoint: "aura-prod-api.westeurope.cloudapp.azure.com:6443",
+        token: TOKEN,
+        caCertHashes: [CA_HASH],
+      });
+      assertArgList(join.nodeRegistration.kubeletExtraArgs);
+      assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
+      assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "node-labels"), `agentpool=${pool}`);
+
+      const s = script(doc);
+      assert.ok(!s.includes(TOKEN), "the token belongs in the 0600 kubeadm config, not the script");
+      assert.match(s, /^\s*join_with_retries \d+ "\$\{KUBEADM_CONFIG\}"\s*$/m);
+      assert.match(s, /kubeadm reset -f/);
+      assert.doesNotMatch(s, /169\.254\.169\.254|map_api_host_to_loopback/, "agents use neither IMDS nor the hosts mapping");
+    });
+  }
+
+  it("agent: an all-digit token stays a string for YAML 1.1 readers", () => {
+    const digits = "123456.1234567890123456";
+    const doc = renderAgentCloudInit({ ...CLUSTER, pool: "system", bootstrapToken: digits, caCertHash: CA_HASH });
+    const [join] = kubeadmDocs(file(doc, KUBEADM_CONFIG_PATH).content);
+    assert.equal(join.discovery.bootstrapToken.token, digits);
+  });
+});
+
+describe("cloudinit: METADATA_BLOBS layout", () => {
+  it("is the fixed layout shared with the upload code", () => {
+    assert.deepEqual(Object.values(METADATA_BLOBS).sort(), [
+      "kubeadm/bootstrap-token",
+      "pki/ca.crt",
+      "pki/ca.key",
+      "pki/etcd/ca.crt",
+      "pki/etcd/ca.key",
+      "pki/front-proxy-ca.crt",
+      "pki/front-proxy-ca.key",
+      "pki/sa.key",
+      "pki/sa.pub",
+    ]);
+    assert.equal(METADATA_PKI_BLOBS.length, 8);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// encodeCustomData
+// ---------------------------------------------------------------------------
+
+describe("cloudinit: encodeCustomData", () => {
+  it("round-trips through gunzip for every role and fits Azure's limit", () => {
+    for (const name of DOC_NAMES) {
+      const encoded = encodeCustomData(DOCS[name]);
+      const gz = Buffer.from(encoded, "base64");
+      assert.ok(gz.length <= CUSTOM_DATA_MAX_BYTES);
+      assert.equal(gz[0], 0x1f);
+      assert.equal(gz[1], 0x8b);
+      assert.equal(zlib.gunzipSync(gz).toString("utf8"), DOCS[name]);
+    }
+  });
+
+  it("is deterministic (no mtime, fixed OS byte)", () => {
+    const a = encodeCustomData(DOCS.init);
+    const b = encodeCustomData(DOCS.init);
+    assert.equal(a, b);
+    const gz = Buffer.from(a, "base64");
+    assert.equal(gz.readUInt32LE(4), 0, "gzip mtime must be 0");
+    assert.equal(gz[9], 3);
+  });
+
+  it("throws when the gzip bytes exceed 65535", () => {
+    const incompressible = crypto.randomBytes(100_000).toString("base64");
+    assert.throws(() => encodeCustomData(incompressible), /65535/);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Input validation
+// ---------------------------------------------------------------------------
+
+describe("cloudinit: bad inputs throw", () => {
+  const agent = { ...CLUSTER, pool: "system", bootstrapToken: TOKEN, caCertHash: CA_HASH };
+  const master = { ...CLUSTER, role: "init" as const, metadata: METADATA };
+
+  it("bad bootstrap token (and the message does not echo it)", () => {
+    for (const bad of ["abcdef0123456789abcdef", "ABCDEF.0123456789abcdef", "abcde.0123456789abcdef", "abcdef.0123456789abcde'", ""]) {
+      assert.throws(
+        () => renderAgentCloudInit({ ...agent, bootstrapToken: bad }),
+        (e: Error) => /bootstrapToken/.test(e.message) && (bad === "" || !e.message.includes(bad)),
+      );
+    }
+  });
+
+  it("bad CA cert hash", () => {
+    for (const bad of ["3b5d5c3712955042212316173ccf37be800e8f1ccf7e7e4ebc8ae8a06a4b6ad0", "sha256:abc", "sha1:" + "a".repeat(64), "sha256:" + "A".repeat(64)]) {
+      assert.throws(() => renderAgentCloudInit({ ...agent, caCertHash: bad }), /caCertHash/);
+    }
+  });
+
+  it("bad Kubernetes version", () => {
+    for (const bad of ["v1.33.5", "1.33", "1.30.4", "2.0.0", "1.33.5-rc.1", "1.33.5; rm -rf /"]) {
+      assert.throws(() => renderMasterCloudInit({ ...master, kubernetesVersion: bad }), /kubernetesVersion/);
+      assert.throws(() => renderAgentCloudInit({ ...agent, kubernetesVersion: bad }), /kubernetesVersion/);
+    }
+  });
+
+  it("bad cluster values", () => {
+    assert.throws(() => renderMasterCloudInit({ ...master, apiServerHost: "10.0.0.4" }), /apiServerHost/);
+    assert.throws(() => renderMasterCloudInit({ ...master, apiServerHost: "api.example.com'$(id)" }), /apiServerHost/);
+    assert.throws(() => renderMasterCloudInit({ ...master, apiServerPort: 70000 }), /apiServerPort/);
+    assert.throws(() => renderMasterCloudInit({ ...master, podCidr: "10.244.0.0" }), /podCidr/);
+    assert.throws(() => renderMasterCloudInit({ ...master, serviceCidr: "10.96.0.300/12" }), /serviceCidr/);
+    assert.throws(() => renderMasterCloudInit({ ...master, clusterName: "Aura_Prod" }), /clusterName/);
+    assert.throws(() => renderAgentCloudInit({ ...agent, pool: "pool with space" }), /pool/);
+  });
+
+  it("bad metadata source", () => {
+    const md = (m: Partial<MetadataSource>) => ({ ...master, metadata: { ...METADATA, ...m } });
+    assert.throws(() => renderMasterCloudInit(md({ blobEndpoint: "http://acct.blob.core.windows.net/" })), /blobEndpoint/);
+    assert.throws(() => renderMasterCloudInit(md({ container: "Bad_Container" })), /container/);
+    assert.throws(() => renderMasterCloudInit(md({ identityClientId: "not-a-guid" })), /identityClientId/);
+    assert.throws(() => renderMasterCloudInit({ ...master, role: "leader" as "init" }), /role/);
+  });
+
+  it("a blob endpoint without the trailing slash is normalised", () => {
+    const doc = renderMasterCloudInit({ ...master, metadata: { ...METADATA, blobEndpoint: "https://auraprodmeta01.blob.core.windows.net" } });
+    assert.match(script(doc), /^readonly BLOB_ENDPOINT='https:\/\/auraprodmeta01\.blob\.core\.windows\.net\/'$/m);
+  });
+});
