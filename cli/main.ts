@@ -157,24 +157,15 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
         placeholders.push("aura:sshPublicKey");
     }
 
-    // Errors inside the program's applies surface as rejections; report the first one.
-    let asyncError: unknown;
-    const onRejection = (err: unknown) => {
-        asyncError ??= err;
-    };
-    process.on("unhandledRejection", onRejection);
     let result: Plan;
     try {
         const { runPlan } = await import("./plan");
         result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets });
-        if (asyncError) throw asyncError;
     } catch (e) {
         const message = programError(e);
         if (message === undefined) throw e;
         process.stderr.write(`${message}\n`);
         return 1;
-    } finally {
-        process.off("unhandledRejection", onRejection);
     }
 
     if (flags.json) {

@@ -52,6 +52,8 @@ export interface PlanOptions extends MockOptions {
     config?: Record<string, string>;
     /** Print the mock run's secret values instead of "[secret]". */
     showSecrets?: boolean;
+    /** Mocks to answer with instead of the standard ones (tests wrap them to observe the run). */
+    mocks?: pulumi.runtime.Mocks;
 }
 
 // The Pulumi wire format's markers (sdk/nodejs/runtime/rpc.ts).
@@ -151,16 +153,29 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     const stack = options.stack ?? path.basename(profile).replace(/\.ya?ml$/, "");
     const showSecrets = options.showSecrets ?? false;
 
-    const mocks = createMocks(options);
+    const mocks = options.mocks ?? createMocks(options);
     // setMocks turns on the runtime features (secrets, resource references…); then swap in our monitor.
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false, ORGANIZATION);
     const monitor = new RecordingMonitor(mocks, showSecrets);
     settings.setMockOptions(monitor, PROJECT, stack, false, ORGANIZATION);
     pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, []);
 
-    await runInPulumiStack(loadProgram());
-    // Wait for every registration still in flight (the SDK marks this helper internal).
-    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    // A program that fails leaves rejected promises behind in the SDK, as under `pulumi up`; collect
+    // them for this run instead of letting them reach the process (or the test runner).
+    const rejections: unknown[] = [];
+    const saved = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", (reason) => rejections.push(reason));
+    try {
+        await runInPulumiStack(loadProgram());
+        // Wait for every registration still in flight (the SDK marks this helper internal).
+        await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    } finally {
+        await new Promise((resolve) => setImmediate(resolve));
+        process.removeAllListeners("unhandledRejection");
+        for (const listener of saved) process.on("unhandledRejection", listener);
+    }
+    if (rejections.length) throw rejections[0];
     return {
         stack,
         profile: options.profile,

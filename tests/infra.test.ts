@@ -1,0 +1,168 @@
+// The infra stage as `pulumi up` would register it for profiles/prod.yaml: the profile's numbers,
+// the options that keep production safe, and the master-count guard.
+import * as assert from "assert";
+import * as path from "path";
+import { Plan, PlannedResource } from "../cli/plan";
+import { checkMasterCount } from "../components/infra/guard";
+import { computerNamePrefix, storageAccountName } from "../components/infra/names";
+import { caCertHash } from "../components/infra/pki";
+import { mockKeyPair } from "../cli/mocks";
+import { ROOT, byType, one, plan } from "./helpers";
+
+const PROD = path.join(ROOT, "profiles", "prod.yaml");
+
+describe("infra stage (profiles/prod.yaml)", () => {
+    let prod: Plan;
+    before(async () => {
+        prod = await plan({ profile: PROD, stack: "prod" });
+    });
+
+    it("creates 5 master VMs round-robin over zones 1-3, each with an etcd data disk", () => {
+        const vms = byType(prod, "azure-native:compute:VirtualMachine");
+        assert.strictEqual(vms.length, 5);
+        assert.deepStrictEqual(vms.map((v) => (v.inputs.zones as string[])[0]), ["1", "2", "3", "1", "2"]);
+        for (const vm of vms) {
+            const disks = (vm.inputs.storageProfile as any).dataDisks;
+            assert.strictEqual(disks.length, 1);
+            assert.strictEqual(disks[0].lun, 0);
+            assert.strictEqual((vm.inputs.osProfile as any).linuxConfiguration.disablePasswordAuthentication, true);
+            assert.deepStrictEqual((vm.inputs.identity as any).type, "UserAssigned");
+            assert.ok(vm.options.ignoreChanges?.includes("osProfile.customData"));
+        }
+    });
+
+    it("keeps secrets out of the masters' custom data", () => {
+        for (const vm of byType(prod, "azure-native:compute:VirtualMachine")) {
+            const customData = (vm.inputs.osProfile as any).customData;
+            assert.notStrictEqual(customData, "[secret]", "master custom data holds nothing secret, so it is not marked secret");
+            const doc = require("zlib").gunzipSync(Buffer.from(customData, "base64")).toString();
+            assert.doesNotMatch(doc, /[a-z0-9]{6}\.[a-z0-9]{16}/);
+            assert.doesNotMatch(doc, /PRIVATE KEY|client_secret/);
+            assert.match(doc, /^#cloud-config/);
+        }
+    });
+
+    it("creates one VM scale set per pool with capacity = min_size, autoscaler tags, a rolling policy with a health signal, and capacity ignored", () => {
+        const sets = byType(prod, "azure-native:compute:VirtualMachineScaleSet");
+        const expected: Record<string, [number, number, string]> = {
+            common: [2, 8, "Standard_DS2_v2"],
+            database: [3, 6, "Standard_DS2_v2"],
+            management: [3, 6, "Standard_DS3_v2"],
+        };
+        assert.strictEqual(sets.length, 3);
+        for (const set of sets) {
+            const tags = set.inputs.tags as Record<string, string>;
+            const [min, max, size] = expected[tags.poolName];
+            assert.deepStrictEqual(set.inputs.sku, { name: size, tier: "Standard", capacity: min });
+            assert.strictEqual(tags.min, String(min));
+            assert.strictEqual(tags.max, String(max));
+            assert.strictEqual(tags["k8s.io_cluster-autoscaler_enabled"], "true");
+            assert.strictEqual(tags["k8s.io_cluster-autoscaler_aura-prod"], "owned");
+            assert.deepStrictEqual(set.inputs.zones, ["1", "2", "3"]);
+            assert.deepStrictEqual(set.options.ignoreChanges, ["sku.capacity"]);
+            assert.strictEqual((set.inputs.upgradePolicy as any).mode, "Rolling");
+            const ext = (set.inputs.virtualMachineProfile as any).extensionProfile.extensions;
+            assert.ok(ext.some((e: any) => e.type === "ApplicationHealthLinux"), "Rolling needs a health signal");
+            assert.strictEqual((set.inputs.virtualMachineProfile as any).osProfile.customData, "[secret]", "agent custom data holds the join token");
+        }
+        assert.deepStrictEqual(prod.outputs.pools, {
+            common: { scaleSetName: "aura-prod-common", minSize: 2, maxSize: 8, vmSize: "Standard_DS2_v2" },
+            database: { scaleSetName: "aura-prod-database", minSize: 3, maxSize: 6, vmSize: "Standard_DS2_v2" },
+            management: { scaleSetName: "aura-prod-management", minSize: 3, maxSize: 6, vmSize: "Standard_DS3_v2" },
+        });
+    });
+
+    it("puts the API server behind a load balancer probed on HTTPS /readyz, open only on 6443", () => {
+        const lb = one(prod, "azure-native:network:LoadBalancer");
+        const [probe] = lb.inputs.probes as any[];
+        assert.deepStrictEqual([probe.protocol, probe.port, probe.requestPath], ["Https", 6443, "/readyz"]);
+        const [rule] = lb.inputs.loadBalancingRules as any[];
+        assert.deepStrictEqual([rule.frontendPort, rule.backendPort], [6443, 6443]);
+        const nsgs = byType(prod, "azure-native:network:NetworkSecurityGroup");
+        const inbound = nsgs.flatMap((n) => ((n.inputs.securityRules as any[]) ?? []).filter((r) => r.direction === "Inbound" && r.access === "Allow"));
+        assert.deepStrictEqual(inbound.map((r) => r.destinationPortRange), ["6443"]);
+        for (const nic of byType(prod, "azure-native:network:NetworkInterface")) {
+            assert.match(JSON.stringify(nic.inputs.ipConfigurations), /backendAddressPools\/masters/);
+        }
+    });
+
+    it("grants the service principal Contributor on the infra resource group only", () => {
+        const assignment = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-cluster-contributor");
+        assert.match(assignment.inputs.roleDefinitionId as string, /roleDefinitions\/b24988ac-6180-42a0-ab88-20f7382dd24c$/);
+        assert.match(assignment.inputs.scope as string, /^\/subscriptions\/[^/]+\/resourceGroups\/aura-prod-rg$/);
+        const password = one(prod, "azuread:index/applicationPassword:ApplicationPassword");
+        assert.ok(password.options.additionalSecretOutputs?.includes("value"));
+    });
+
+    it("protects the metadata store: private, HTTPS and TLS 1.2, versioning, soft delete, a delete lock, protect", () => {
+        const account = one(prod, "azure-native:storage:StorageAccount");
+        assert.strictEqual(account.inputs.allowBlobPublicAccess, false);
+        assert.strictEqual(account.inputs.enableHttpsTrafficOnly, true);
+        assert.strictEqual(account.inputs.minimumTlsVersion, "TLS1_2");
+        assert.strictEqual(account.options.protect, true);
+        const container = one(prod, "azure-native:storage:BlobContainer");
+        assert.strictEqual(container.inputs.publicAccess, "None");
+        assert.strictEqual(container.options.protect, true);
+        const service = one(prod, "azure-native:storage:BlobServiceProperties");
+        assert.strictEqual(service.inputs.isVersioningEnabled, true);
+        assert.strictEqual((service.inputs.deleteRetentionPolicy as any).enabled, true);
+        const lock = one(prod, "azure-native:authorization:ManagementLockByScope");
+        assert.strictEqual(lock.inputs.level, "CanNotDelete");
+        assert.strictEqual(lock.inputs.scope, account.inputs.id ?? lock.inputs.scope);
+        assert.ok(lock.options.protect);
+        const blobNames = byType(prod, "azure-native:storage:Blob").map((b) => b.inputs.blobName).sort();
+        for (const expected of ["pki/ca.crt", "pki/ca.key", "pki/etcd/ca.key", "pki/front-proxy-ca.key", "pki/sa.key", "kubeadm/bootstrap-token", "kubeconfig/admin.json"]) {
+            assert.ok(blobNames.includes(expected), `${expected} uploaded`);
+        }
+        // Masters may only read the container, and wait for that access before they boot.
+        const reader = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-metadata-reader-access");
+        assert.match(reader.inputs.scope as string, /\/blobServices\/default\/containers\/cluster-metadata$/);
+        const master: PlannedResource = byType(prod, "azure-native:compute:VirtualMachine")[0];
+        assert.ok(master.options.dependsOn?.includes(reader.urn));
+    });
+
+    it("publishes the outputs the system stage and operators need", () => {
+        for (const key of ["adminKubeconfig", "metadataStoreUrl", "resourceGroup", "location", "pools", "apiServerUrl", "masterCount"]) {
+            assert.ok(key in prod.outputs, key);
+        }
+        assert.strictEqual(prod.outputs.masterCount, 5);
+        assert.strictEqual(prod.outputs.location, "westeurope");
+    });
+
+    it("refuses to change the master count of an existing stack, before registering anything", async () => {
+        await assert.rejects(
+            plan({ profile: PROD, stack: "prod", previousOutputs: { masterCount: 3 } }),
+            (e: Error) => {
+                assert.match(e.message, /infrastructure\.compute\.masters\.size is 5, but this environment runs 3 masters/);
+                assert.match(e.message, /Set infrastructure\.compute\.masters\.size back to 3/);
+                return true;
+            },
+        );
+        const same = await plan({ profile: PROD, stack: "prod", previousOutputs: { masterCount: 5 } });
+        assert.strictEqual(byType(same, "azure-native:compute:VirtualMachine").length, 5);
+    });
+});
+
+describe("infra helpers", () => {
+    it("checkMasterCount allows a first deployment and an unchanged count only", () => {
+        assert.strictEqual(checkMasterCount(undefined, 3), undefined);
+        assert.strictEqual(checkMasterCount(3, 3), undefined);
+        assert.match(checkMasterCount(3, 5) ?? "", /cannot change/);
+    });
+
+    it("derives Azure-valid names", () => {
+        const name = storageAccountName("a-very-long-environment", "abc123");
+        assert.match(name, /^[a-z0-9]{3,24}$/);
+        assert.ok(name.endsWith("abc123"));
+        assert.strictEqual(computerNamePrefix("prod", "common"), "prod-common-");
+    });
+
+    it("computes the kubeadm CA hash from the SubjectPublicKeyInfo", () => {
+        const { publicKeyPem } = mockKeyPair("ca");
+        const hash = caCertHash(publicKeyPem);
+        assert.match(hash, /^sha256:[0-9a-f]{64}$/);
+        // openssl's `pkey -pubin -outform der | sha256sum` hashes the same SPKI DER.
+        const der = Buffer.from(publicKeyPem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
+        assert.strictEqual(hash, `sha256:${require("crypto").createHash("sha256").update(der).digest("hex")}`);
+    });
+});

@@ -1,0 +1,115 @@
+// `aura plan`: it runs the program entry under mocks and reports exactly what was registered,
+// secrets masked; its JSON contract; determinism.
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { createMocks } from "../cli/mocks";
+import { Plan } from "../cli/plan";
+import { ROOT, SEED_PROFILE, plan } from "./helpers";
+
+describe("aura plan", () => {
+    let seedPlan: Plan;
+    /** Every registration the mock runtime saw, with the state it answered. */
+    const registered: Array<{ type: string; name: string; state: Record<string, unknown> }> = [];
+
+    before(async () => {
+        const base = createMocks();
+        const recording: pulumi.runtime.Mocks = {
+            call: (args) => base.call(args),
+            newResource: (args) => {
+                const answer = base.newResource(args) as { id: string; state: Record<string, unknown> };
+                registered.push({ type: args.type, name: args.name, state: answer.state });
+                return answer;
+            },
+        };
+        seedPlan = await plan({ profile: SEED_PROFILE, stack: "dev", mocks: recording });
+    });
+
+    it("lists exactly the resources the mock runtime registered", () => {
+        const planned = seedPlan.resources.map((r) => `${r.type}::${r.name}`).sort();
+        const seen = registered
+            .filter((r) => r.type !== "pulumi:pulumi:Stack" && r.type !== "pulumi:pulumi:StackReference")
+            .map((r) => `${r.type}::${r.name}`)
+            .sort();
+        assert.deepStrictEqual(planned, seen);
+        assert.ok(seedPlan.resources.some((r) => !r.custom), "components are listed too");
+        assert.ok(planned.length >= 50, `a whole cluster, got ${planned.length}`);
+    });
+
+    it("follows the JSON contract", () => {
+        assert.strictEqual(seedPlan.stack, "dev");
+        for (const r of seedPlan.resources) {
+            assert.match(r.urn, /^urn:pulumi:dev::aura-platform::/);
+            assert.strictEqual(typeof r.type, "string");
+            assert.strictEqual(typeof r.name, "string");
+            assert.ok(r.parent === null || seedPlan.resources.some((p) => p.urn === r.parent), `${r.name}: parent ${r.parent} is listed`);
+            assert.strictEqual(typeof r.inputs, "object");
+            assert.strictEqual(typeof r.options, "object");
+            for (const dep of r.options.dependsOn ?? []) assert.ok(seedPlan.resources.some((p) => p.urn === dep), `${r.name}: dependency ${dep}`);
+        }
+        const stages = seedPlan.resources.filter((r) => r.parent === null).map((r) => r.type).sort();
+        assert.deepStrictEqual(stages, ["aura:core:CoreStage", "aura:infra:InfraStage", "aura:system:SystemStage"]);
+    });
+
+    it("masks every secret: no value the mocks made secret appears in the plan", () => {
+        const json = JSON.stringify(seedPlan);
+        const secrets: string[] = [];
+        for (const r of registered) {
+            for (const key of ["privateKeyPem", "value", "result"]) {
+                const v = r.state[key];
+                if (typeof v === "string" && !(r.type.includes("RandomString") && r.name.endsWith("-suffix"))) secrets.push(v);
+            }
+        }
+        assert.ok(secrets.length >= 8, `found ${secrets.length} secret values to look for`);
+        for (const s of secrets) assert.ok(!json.includes(s), `secret leaked into the plan: ${s.slice(0, 30)}…`);
+        // The token, assembled, and the PEM bodies never appear either.
+        assert.doesNotMatch(json, /[a-z0-9]{6}\.[a-z0-9]{16}/);
+        assert.doesNotMatch(json, /PRIVATE KEY/);
+        assert.strictEqual(seedPlan.outputs.adminKubeconfig, "[secret]");
+        const blobs = seedPlan.resources.filter((r) => r.type === "azure-native:storage:Blob");
+        const keyBlob = blobs.find((b) => b.inputs.blobName === "pki/ca.key");
+        assert.strictEqual(keyBlob?.inputs.source, "[secret]");
+    });
+
+    it("shows placeholder secrets with --show-secrets (never real credentials)", async () => {
+        const shown = await plan({ profile: SEED_PROFILE, stack: "dev", showSecrets: true });
+        assert.notStrictEqual(shown.outputs.adminKubeconfig, "[secret]");
+        const kubeconfig = JSON.parse(shown.outputs.adminKubeconfig as string);
+        assert.strictEqual(kubeconfig.kind, "Config");
+        const vmss = shown.resources.find((r) => r.type === "azure-native:compute:VirtualMachineScaleSet")!;
+        const customData = (vmss.inputs.virtualMachineProfile as any).osProfile.customData as string;
+        assert.match(customData, /^H4sI/, "gzip+base64 cloud-init, readable by the reviewer");
+    });
+
+    it("is deterministic: the same profile gives the same plan", async () => {
+        const again = await plan({ profile: SEED_PROFILE, stack: "dev" });
+        assert.deepStrictEqual(again, { ...seedPlan, resources: seedPlan.resources });
+    });
+
+    it("runs from the command line with --json, and a bad profile exits 1 with the validate message", function () {
+        this.timeout(120_000);
+        const bin = path.join(ROOT, "bin", "aura.js");
+        const out = execFileSync("node", [bin, "plan", SEED_PROFILE, "--stack", "dev", "--json"], { cwd: ROOT, encoding: "utf8" });
+        const parsed = JSON.parse(out) as Plan;
+        assert.deepStrictEqual(
+            parsed.resources.map((r) => r.urn),
+            seedPlan.resources.map((r) => r.urn),
+        );
+        const bad = spawnSync("node", [bin, "plan", path.join(ROOT, "tests", "fixtures", "bad.yaml")], { cwd: ROOT, encoding: "utf8" });
+        const validate = spawnSync("node", [bin, "validate", path.join(ROOT, "tests", "fixtures", "bad.yaml")], { cwd: ROOT, encoding: "utf8" });
+        assert.strictEqual(bad.status, 1);
+        assert.strictEqual(validate.status, 1);
+        assert.strictEqual(bad.stderr, validate.stderr);
+        assert.doesNotMatch(bad.stderr, /\n\s+at .+:\d+:\d+/);
+    });
+
+    it("prints a readable tree by stage and component", function () {
+        this.timeout(60_000);
+        const out = execFileSync("node", [path.join(ROOT, "bin", "aura.js"), "plan", "profiles/dev.yaml"], { cwd: ROOT, encoding: "utf8" });
+        assert.match(out, /^Plan for stack dev \(profiles\/dev\.yaml\): \d+ resources/);
+        assert.match(out, /├─ aura:infra:InfraStage {2}aura-dev\n│ {2}├─ /);
+        assert.match(out, /azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common {2}\[ignoreChanges: sku\.capacity\]/);
+        assert.match(out, /adminKubeconfig: \[secret\]/);
+    });
+});
