@@ -171,3 +171,16 @@ describe("deployment profile", () => {
         }
     });
 });
+
+describe("profile JSON Schema", () => {
+    it("is committed as generated, and every profile points editors at it", async () => {
+        const { profileJsonSchema } = await import("../cli/main");
+        const committed = JSON.parse(fs.readFileSync("profiles/profile.schema.json", "utf8"));
+        assert.deepStrictEqual(committed, JSON.parse(JSON.stringify(profileJsonSchema())), "run: npx aura schema > profiles/profile.schema.json");
+        assert.ok(JSON.stringify(committed).includes('"masters"'));
+        for (const file of fs.readdirSync("profiles").filter((f) => f.endsWith(".yaml"))) {
+            const first = fs.readFileSync(`profiles/${file}`, "utf8").split("\n")[0];
+            assert.strictEqual(first, "# yaml-language-server: $schema=./profile.schema.json", file);
+        }
+    });
+});
