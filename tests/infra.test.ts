@@ -1,7 +1,12 @@
 // The infra stage as `pulumi up` would register it for profiles/prod.yaml: the profile's numbers,
 // the options that keep production safe, and the master-count guard.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
 import { Plan, PlannedResource } from "../cli/plan";
 import { checkMasterCount } from "../components/infra/guard";
 import { computerNamePrefix, storageAccountName } from "../components/infra/names";
@@ -35,7 +40,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
         for (const vm of byType(prod, "azure-native:compute:VirtualMachine")) {
             const customData = (vm.inputs.osProfile as any).customData;
             assert.notStrictEqual(customData, "[secret]", "master custom data holds nothing secret, so it is not marked secret");
-            const doc = require("zlib").gunzipSync(Buffer.from(customData, "base64")).toString();
+            const doc = zlib.gunzipSync(Buffer.from(customData, "base64")).toString();
             assert.doesNotMatch(doc, /[a-z0-9]{6}\.[a-z0-9]{16}/);
             assert.doesNotMatch(doc, /PRIVATE KEY|client_secret/);
             assert.match(doc, /^#cloud-config/);
@@ -119,6 +124,32 @@ describe("infra stage (profiles/prod.yaml)", () => {
         assert.match(reader.inputs.scope as string, /\/blobServices\/default\/containers\/cluster-metadata$/);
         const master: PlannedResource = byType(prod, "azure-native:compute:VirtualMachine")[0];
         assert.ok(master.options.dependsOn?.includes(reader.urn));
+    });
+
+    it("generates cloud-init documents that pass `cloud-init schema`, with shell that passes shellcheck", async () => {
+        const shown = await plan({ profile: PROD, stack: "prod", showSecrets: true });
+        const docs = [
+            ...byType(shown, "azure-native:compute:VirtualMachine").map((vm) => (vm.inputs.osProfile as any).customData),
+            ...byType(shown, "azure-native:compute:VirtualMachineScaleSet").map((s) => (s.inputs.virtualMachineProfile as any).osProfile.customData),
+        ] as string[];
+        assert.strictEqual(docs.length, 8);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-cloudinit-"));
+        docs.forEach((encoded, i) => {
+            const text = zlib.gunzipSync(Buffer.from(encoded, "base64")).toString();
+            const file = path.join(dir, `doc-${i}.yaml`);
+            fs.writeFileSync(file, text);
+            const schema = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+            assert.ok(!schema.error, "cloud-init is missing: run scripts/install-validators.sh");
+            assert.strictEqual(schema.status, 0, `${file}: ${schema.stdout}${schema.stderr}`);
+            for (const entry of (yaml.load(text) as any).write_files ?? []) {
+                if (!String(entry.content).startsWith("#!")) continue;
+                const script = path.join(dir, `doc-${i}-${path.basename(entry.path)}`);
+                fs.writeFileSync(script, entry.content);
+                const check = spawnSync("shellcheck", ["-s", "bash", script], { encoding: "utf8" });
+                assert.ok(!check.error, "shellcheck is missing: run scripts/install-validators.sh");
+                assert.strictEqual(check.status, 0, `${entry.path}: ${check.stdout}`);
+            }
+        });
     });
 
     it("publishes the outputs the system stage and operators need", () => {
