@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import type { AgentPool } from "../../profiles";
 import { encodeCustomData, renderAgentCloudInit } from "./cloudinit";
-import { ADMIN_USERNAME, UBUNTU_IMAGE, linuxConfiguration } from "./controlPlane";
+import { ADMIN_USERNAME, NODE_OS_DISK, UBUNTU_IMAGE, linuxConfiguration } from "./controlPlane";
 import { computerNamePrefix, scaleSetName } from "./names";
 
 /** The kubelet's local health endpoint: the scale set's health signal for rolling upgrades. */
@@ -108,12 +108,7 @@ export class AgentPools extends pulumi.ComponentResource {
                     },
                     storageProfile: {
                         imageReference: UBUNTU_IMAGE,
-                        osDisk: {
-                            createOption: "FromImage",
-                            caching: "ReadWrite",
-                            diskSizeGB: 128,
-                            managedDisk: { storageAccountType: "Premium_LRS" },
-                        },
+                        osDisk: NODE_OS_DISK,
                     },
                     networkProfile: {
                         networkInterfaceConfigurations: [{

@@ -14,6 +14,13 @@ export const API_SERVER_PORT = 6443;
 /** The OS image of every node: Ubuntu 24.04 LTS (Gen2). */
 export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" };
 export const ADMIN_USERNAME = "azureuser";
+/** The OS disk of every node. */
+export const NODE_OS_DISK = {
+    createOption: "FromImage",
+    caching: "ReadWrite",
+    diskSizeGB: 128,
+    managedDisk: { storageAccountType: "Premium_LRS" },
+} as const;
 
 /** Linux settings shared by masters and agents: SSH keys only, no password login. */
 export function linuxConfiguration(sshPublicKey: string) {
@@ -159,14 +166,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 },
                 storageProfile: {
                     imageReference: UBUNTU_IMAGE,
-                    osDisk: {
-                        name: `${vmName}-os`,
-                        createOption: "FromImage",
-                        caching: "ReadWrite",
-                        diskSizeGB: 128,
-                        managedDisk: { storageAccountType: "Premium_LRS" },
-                        deleteOption: "Delete",
-                    },
+                    osDisk: { ...NODE_OS_DISK, name: `${vmName}-os`, deleteOption: "Delete" },
                     // etcd gets its own disk (LUN 0): its fsync latency decides the cluster's health.
                     dataDisks: [{
                         name: `${vmName}-etcd`,

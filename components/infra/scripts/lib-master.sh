@@ -111,3 +111,12 @@ ca_cert_hash() {
   [[ "${hex}" =~ ^[0-9a-f]{64}$ ]] || die "could not compute the CA certificate hash"
   printf 'sha256:%s' "${hex}"
 }
+
+# The first steps of every master: node packages, the etcd disk, the PKI from the metadata store and
+# the audit log folder.
+prepare_master() {
+  prepare_node
+  wait_for_etcd_disk
+  fetch_cluster_secrets
+  install -d -m 0700 /var/log/kubernetes/audit
+}

@@ -7,10 +7,7 @@ if already_bootstrapped; then
   exit 0
 fi
 
-prepare_node
-wait_for_etcd_disk
-fetch_cluster_secrets
-install -d -m 0700 /var/log/kubernetes/audit
+prepare_master
 
 # The API server name must resolve to this node before `kubeadm init`: the
 # Azure load balancer does not hairpin, and init waits on the endpoint.

@@ -14,10 +14,7 @@ if already_bootstrapped; then
   exit 0
 fi
 
-prepare_node
-wait_for_etcd_disk
-fetch_cluster_secrets
-install -d -m 0700 /var/log/kubernetes/audit
+prepare_master
 
 # The join token and CA hash only exist on the VM: they are filled into the
 # configuration here, never carried in the custom data.
