@@ -145,10 +145,6 @@ export function placeholderSshKey(): string {
 }
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
-    if (!fs.existsSync(file)) {
-        process.stderr.write(`${file}: cannot read the profile: no such file\n`);
-        return 1;
-    }
     const stack = flags.stack ?? defaultStack(file);
     const config = stackConfig(stack);
     const placeholders: string[] = [];

@@ -147,9 +147,6 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.rotationRfc3339 = new Date(MOCK_EPOCH + days * 86_400_000).toISOString().replace(".000", "");
                     break;
                 }
-                case "time:index/static:Static":
-                    state.rfc3339 = new Date(MOCK_EPOCH).toISOString().replace(".000", "");
-                    break;
             }
             return { id, state };
         },

@@ -149,7 +149,9 @@ function loadProgram(): () => Promise<Record<string, unknown>> {
  * input (profile, config) propagate as they would under `pulumi up`.
  */
 export async function runPlan(options: PlanOptions): Promise<Plan> {
-    const profile = path.resolve(options.profile);
+    // Passed as given: the program reads it relative to the working directory, as under `pulumi up`,
+    // so its messages name the file exactly as `aura validate` does.
+    const profile = options.profile;
     const stack = options.stack ?? path.basename(profile).replace(/\.ya?ml$/, "");
     const showSecrets = options.showSecrets ?? false;
 
