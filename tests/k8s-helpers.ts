@@ -46,6 +46,6 @@ export async function validateK8s(r: Pick<PlannedResource, "type" | "name" | "in
     try {
         new Model(inputs).validate();
     } catch (e) {
-        throw new Error(`${r.type} ${r.name} does not validate: ${(e as Error).message}`);
+        throw new Error(`${r.type} ${r.name} does not validate: ${(e as Error).message}`, { cause: e });
     }
 }
