@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
-import { SystemStage } from "./components/system";
+import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
 
@@ -39,7 +39,13 @@ export = async () => {
         sshPublicKey: config.require("sshPublicKey"),
         servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
     });
-    const system = new SystemStage(name, { profile, kubeconfig: infra.adminKubeconfig }, { dependsOn: [infra] });
+    const system = new SystemStage(name, {
+        profile,
+        kubeconfig: infra.adminKubeconfig,
+        cluster: infra.cluster,
+        pools: infra.agentPools.pools,
+        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+    }, { dependsOn: [infra] });
     new CoreStage(name, { profile, namespace: system.coreNamespace }, { dependsOn: [system] });
 
     return {
@@ -48,6 +54,7 @@ export = async () => {
         // What a downstream stack's promotion check reads.
         release: profile.release,
         ...infra.outputs,
+        kubeconfigs: system.kubeconfigs,
     };
 };
 
