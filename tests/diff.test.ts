@@ -22,7 +22,9 @@ const devProfile = (text: string) => tempFile("dev.yaml", text);
 
 const SCALE_SET = "azure-native:compute:VirtualMachineScaleSet";
 
-describe("aura diff", () => {
+describe("aura diff", function () {
+    // Each case plans two profiles.
+    this.timeout(180_000);
     describe("one pool's max_size and one service's service_replicas", () => {
         let d: PlanDiff;
         before(async () => {
