@@ -61,7 +61,8 @@ export class ProvisioningJob extends pulumi.ComponentResource {
         // the same name and no change (no re-run on every `pulumi up`); new inputs give a new name,
         // which the provider treats as a replacement — create the new Job, wait for it to complete,
         // then delete the old one.
-        const podSpec = {
+        // Typed, so that the compiler refuses a misspelt field (the schema validators accept unknown keys).
+        const podSpec: k8s.types.input.core.v1.PodSpec = {
             restartPolicy: "Never",
             nodeSelector: NODE_SELECTOR,
             containers: [
