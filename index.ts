@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
-import { SystemStage } from "./components/system";
+import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 
 export = async () => {
@@ -24,7 +24,13 @@ export = async () => {
         sshPublicKey: config.require("sshPublicKey"),
         servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
     });
-    const system = new SystemStage(name, { profile, kubeconfig: infra.adminKubeconfig }, { dependsOn: [infra] });
+    const system = new SystemStage(name, {
+        profile,
+        kubeconfig: infra.adminKubeconfig,
+        cluster: infra.cluster,
+        pools: infra.agentPools.pools,
+        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+    }, { dependsOn: [infra] });
     const core = new CoreStage(name, {
         profile,
         namespace: system.coreNamespace,
@@ -38,6 +44,7 @@ export = async () => {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
         ...infra.outputs,
+        kubeconfigs: system.kubeconfigs,
         /** The platform's public address: the Azure load balancer in front of nginx. */
         publicAddress: core.publicAddress,
         release: profile.release.version,

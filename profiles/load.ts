@@ -23,6 +23,8 @@ export interface Profile extends Omit<ParsedProfile, "environment" | "release"> 
     release: Release;
     /** Where `release` came from: the profile, or the installer's default. */
     releaseSource: "profile" | "installer default";
+    /** True when the profile has no `environment:` key, so the stack name is the environment name. */
+    environmentFromStack: boolean;
     /** Namespaces the stages create and use. */
     namespaces: { core: string; system: string };
     /** Agent pools in a stable order (by name). */
@@ -104,6 +106,7 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
         environment,
         release: parsed.release ?? { ...DEFAULT_RELEASE },
         releaseSource: parsed.release ? "profile" : "installer default",
+        environmentFromStack: parsed.environment === undefined,
         namespaces: { core: `aura-${environment}`, system: "aura-system" },
         pools,
     };

@@ -1,61 +1,57 @@
-// Test helpers for the Kubernetes stages: a literal provider under mocks, a runner for one stage's
-// components (recorded like `aura plan`), and validation of planned objects against the Kubernetes
-// OpenAPI schema with kubernetes-models.
+// Test helpers for Kubernetes objects under mocks: a literal provider for component tests, and
+// validation of planned objects against the Kubernetes OpenAPI schema (kubernetes-models).
 import * as k8s from "@pulumi/kubernetes";
-import { Plan, PlannedResource } from "../cli/plan";
+import type { Plan, PlannedResource } from "../cli/plan";
 import { plan } from "./helpers";
 
-/** A Kubernetes provider for tests: under mocks it never contacts a cluster. */
-export function literalProvider(name = "test-k8s"): k8s.Provider {
-    return new k8s.Provider(name, { kubeconfig: "{}" });
+/** The resource type a Helm v4 Chart registers as under mocks (its objects render only at deploy). */
+export const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
+
+/** A Kubernetes provider from a literal kubeconfig; create it inside a mocked program. */
+export function testProvider(name = "test-k8s"): k8s.Provider {
+    return new k8s.Provider(name, { kubeconfig: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }) });
 }
 
-/** Runs `program` (instead of the entry) under the recording mocks; `stack` names the stack. */
+/** Runs `program` instead of the entry under the recording mocks (one stage's components, e.g. with testProvider()). */
 export function planProgram(program: () => Record<string, unknown> | void, opts: { stack?: string; showSecrets?: boolean } = {}): Promise<Plan> {
     return plan({ profile: "(program)", stack: opts.stack ?? "dev", showSecrets: opts.showSecrets, program });
 }
 
-// kubernetes-models ships ES modules only; a Function-made import() survives the CommonJS compile.
-const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, unknown>>;
+/** Objects the program builds itself: every `kubernetes:` resource except charts. */
+export function k8sObjects(p: Plan): PlannedResource[] {
+    return p.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== CHART_TYPE);
+}
 
-/** Pulumi type token → kubernetes-models module and class. */
-const MODELS: Record<string, [string, string]> = {
-    "kubernetes:apps/v1:Deployment": ["kubernetes-models/apps/v1", "Deployment"],
-    "kubernetes:apps/v1:StatefulSet": ["kubernetes-models/apps/v1", "StatefulSet"],
-    "kubernetes:apps/v1:DaemonSet": ["kubernetes-models/apps/v1", "DaemonSet"],
-    "kubernetes:batch/v1:Job": ["kubernetes-models/batch/v1", "Job"],
-    "kubernetes:core/v1:Service": ["kubernetes-models/v1", "Service"],
-    "kubernetes:core/v1:ConfigMap": ["kubernetes-models/v1", "ConfigMap"],
-    "kubernetes:core/v1:Secret": ["kubernetes-models/v1", "Secret"],
-    "kubernetes:core/v1:Namespace": ["kubernetes-models/v1", "Namespace"],
-    "kubernetes:core/v1:ServiceAccount": ["kubernetes-models/v1", "ServiceAccount"],
-    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ["kubernetes-models/autoscaling/v2", "HorizontalPodAutoscaler"],
-    "kubernetes:policy/v1:PodDisruptionBudget": ["kubernetes-models/policy/v1", "PodDisruptionBudget"],
-    "kubernetes:rbac.authorization.k8s.io/v1:Role": ["kubernetes-models/rbac.authorization.k8s.io/v1", "Role"],
-    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ["kubernetes-models/rbac.authorization.k8s.io/v1", "RoleBinding"],
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": ["kubernetes-models/rbac.authorization.k8s.io/v1", "ClusterRole"],
-    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ["kubernetes-models/rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
-    "kubernetes:storage.k8s.io/v1:StorageClass": ["kubernetes-models/storage.k8s.io/v1", "StorageClass"],
-};
+type Model = new (data: Record<string, unknown>) => { validate(): void };
 
-/** True for a planned object kubernetes-models can validate. */
-export function isValidatable(r: PlannedResource): boolean {
-    return r.type in MODELS;
+// kubernetes-models ships ES modules only; TypeScript's CommonJS output would turn `import()` into
+// `require()`, so the import is built at run time.
+const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, Model>>;
+
+/** `kubernetes:rbac.authorization.k8s.io/v1:RoleBinding` → the kubernetes-models class. */
+async function modelClass(type: string): Promise<Model> {
+    const m = /^kubernetes:([^/]+)\/([^:]+):(\w+)$/.exec(type);
+    if (!m) throw new Error(`not a Kubernetes type token: ${type}`);
+    const [, group, version, kind] = m;
+    const modulePath = group === "core" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+    const mod = await importEsm(modulePath);
+    if (!mod[kind]) throw new Error(`kubernetes-models has no ${kind} in ${modulePath}`);
+    return mod[kind];
 }
 
 /**
- * Validates a planned object (a plan made with showSecrets, so values are real) against the
- * Kubernetes OpenAPI schema; throws with the object's name and the schema's complaints.
- * Note: the schema does not reject unknown keys; the SDK's input types do that at compile time.
+ * Validates a planned object's inputs against the OpenAPI schema of its kind; throws with the
+ * resource name and the schema's complaint. Masked values ("[secret]") are strings, so secret
+ * fields must be string leaves (stringData values, annotations), as they should be anyway.
  */
-export async function validateK8s(r: PlannedResource): Promise<void> {
-    const model = MODELS[r.type];
-    if (!model) throw new Error(`no kubernetes-models class for ${r.type}`);
-    const mod = await importEsm(model[0]);
-    const Model = mod[model[1]] as new (data: unknown) => { validate(): void };
+export async function validateK8s(r: Pick<PlannedResource, "type" | "name" | "inputs">): Promise<void> {
+    const Model = await modelClass(r.type);
+    const [, groupVersion, kind] = /^kubernetes:([^:]+):(\w+)$/.exec(r.type)!;
+    const apiVersion = groupVersion.startsWith("core/") ? groupVersion.slice("core/".length) : groupVersion;
+    const inputs = { ...r.inputs, apiVersion, kind };
     try {
-        new Model(r.inputs).validate();
+        new Model(inputs).validate();
     } catch (e) {
-        throw new Error(`${r.type} ${r.name} does not match the Kubernetes schema: ${(e as Error).message}`);
+        throw new Error(`${r.type} ${r.name} does not validate: ${(e as Error).message}`, { cause: e });
     }
 }
