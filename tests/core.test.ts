@@ -152,6 +152,20 @@ describe("core stage", () => {
     });
 
     describe("placement, resources, rollout", () => {
+        it("registers every core object with the system stage's provider, after its API gate and namespaces", () => {
+            const core = full.resources.filter((r) => r.custom && r.urn.includes("aura:core:") && r.type.startsWith("kubernetes:"));
+            assert.ok(core.length >= 20);
+            const gate = full.resources.find((r) => r.type === "pulumi-nodejs:dynamic:ApiGate")!;
+            const ns = full.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as any).name === "aura-dev")!;
+            const provider = full.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+            for (const r of core) {
+                assert.ok(r.options.dependsOn?.includes(gate.urn), `${r.type} ${r.name} waits for the API gate`);
+                assert.ok(r.options.dependsOn?.includes(ns.urn), `${r.type} ${r.name} waits for its namespace`);
+                assert.ok(r.options.provider?.startsWith(provider.urn), `${r.type} ${r.name} uses the system stage's provider`);
+                assert.strictEqual((r.inputs.metadata as any).namespace, "aura-dev");
+            }
+        });
+
         it("puts every pod on the common pool, spread over zones and nodes, with RollingUpdate maxUnavailable 0", () => {
             for (const d of byType(full, kinds.deployment)) {
                 const pod = spec(d).template.spec;
