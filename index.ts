@@ -1,6 +1,6 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { CoreStage } from "./components/core";
+import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
@@ -9,6 +9,8 @@ import { checkPromotion } from "./profiles/promotion";
 export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
+    // Every stack secret the profile's secret_env entries name, checked before anything registers.
+    const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
     // The master count of an existing environment never changes: compare with the last deployment
     // before registering anything.
@@ -46,7 +48,14 @@ export = async () => {
         pools: infra.agentPools.pools,
         apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
     }, { dependsOn: [infra] });
-    new CoreStage(name, { profile, namespace: system.coreNamespace }, { dependsOn: [system] });
+    const core = new CoreStage(name, {
+        profile,
+        namespace: system.coreNamespace,
+        provider: system.provider,
+        dependsOn: system.foundation,
+        databaseSecrets: system.databaseSecrets,
+        secrets,
+    }, { dependsOn: [system] });
 
     return {
         environment: profile.environment,
@@ -55,6 +64,9 @@ export = async () => {
         release: profile.release,
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,
+        /** The platform's public address: the Azure load balancer in front of nginx. */
+        publicAddress: core.publicAddress,
+        release: profile.release.version,
     };
 };
 

@@ -124,7 +124,8 @@ function summary(p: Profile, standalone: boolean): string {
     return (
         `${environment} (${p.tier}), ${p.infrastructure.region}, ` +
         `${p.infrastructure.compute.masters.size} masters, pools ${pools}, ` +
-        `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}`
+        `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}, ` +
+        `release ${p.release.version} from ${p.release.registry}${p.releaseSource === "profile" ? "" : " (the installer's default)"}`
     );
 }
 

@@ -143,6 +143,7 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = pem("CERTIFICATE", name);
                     break;
+                case "random:index/randomPassword:RandomPassword":
                 case "random:index/randomString:RandomString": {
                     let alphabet = "";
                     if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
@@ -151,6 +152,10 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.result = randomString(name, inputs.length ?? 16, alphabet || "abcdefghijklmnopqrstuvwxyz");
                     break;
                 }
+                case "kubernetes:core/v1:Service":
+                    // cloud-provider-azure gives a LoadBalancer Service the Azure load balancer's address.
+                    if (inputs.spec?.type === "LoadBalancer") state.status = { loadBalancer: { ingress: [{ ip: "203.0.113.20" }] } };
+                    break;
                 case "kubernetes:core/v1:Secret":
                     // The token controller fills a ServiceAccount token Secret; the provider waits for it.
                     if (inputs.type === "kubernetes.io/service-account-token") {

@@ -22,6 +22,8 @@ export interface PlannedOptions {
     additionalSecretOutputs?: string[];
     aliases?: string[];
     provider?: string;
+    /** Operation timeouts that are set, e.g. { create: "20m" }. */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 export interface PlannedResource {
@@ -56,6 +58,8 @@ export interface PlanOptions extends MockOptions {
     maskSecret?: (value: unknown) => string;
     /** Mocks to answer with instead of the standard ones (tests wrap them to observe the run). */
     mocks?: pulumi.runtime.Mocks;
+    /** A program to run instead of the entry (tests of one component); the profile is then only config. */
+    program?: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
 // The Pulumi wire format's markers (sdk/nodejs/runtime/rpc.ts).
@@ -130,6 +134,11 @@ class RecordingMonitor extends MockMonitor {
         const aliases = req.getAliasesList().map((a: any) => a.getUrn() || a.getSpec()?.getName() || "").filter(Boolean);
         if (aliases.length) options.aliases = aliases;
         if (req.getProvider()) options.provider = req.getProvider();
+        const timeouts = req.getCustomtimeouts();
+        if (timeouts) {
+            const set = Object.entries({ create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }).filter(([, v]) => v);
+            if (set.length) options.customTimeouts = Object.fromEntries(set);
+        }
         this.recorded.push({
             urn,
             type,
@@ -174,7 +183,8 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", (reason) => rejections.push(reason));
     try {
-        await runInPulumiStack(loadProgram());
+        const program = options.program;
+        await runInPulumiStack(program ? async () => (await program()) ?? {} : loadProgram());
         // Wait for every registration still in flight (the SDK marks this helper internal).
         await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
