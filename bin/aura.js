@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `aura`: offline tooling for the Aura Platform installer (validate, plan, schema).
-// The TypeScript sources are transpiled on the fly (cli/transpile.js: swc with a cache, or ts-node).
+// The TypeScript sources are transpiled on the fly (cli/transpile.js: a compile cache, or ts-node).
 "use strict";
 require("../cli/transpile").register();
 require("../cli/main").main(process.argv.slice(2)).then(

@@ -1,58 +1,39 @@
-// Runs the program's TypeScript sources for `aura` without the TypeScript compiler: each .ts file
-// is transpiled by swc (types stripped, same tsconfig semantics: ES2022, CommonJS, define-semantics
-// class fields) and the result is cached by content hash, so a warm `aura plan` loads no compiler
-// at all. No source-map support is installed: the Pulumi SDK captures a stack trace for every
-// output and resource, and rewriting each one through source maps cost about a second per plan.
-// `pulumi up` is unaffected: it runs the same sources through its own ts-node.
-// AURA_TRANSPILER=ts-node (or a missing @swc/core) falls back to ts-node, as before.
+// Runs the program's TypeScript sources for `aura` with a compile cache: each .ts file is
+// transpiled by the TypeScript compiler with the tsconfig's options (what ts-node and `pulumi up`
+// emit, so function text — e.g. a serialized dynamic provider — is the same) and the JavaScript is
+// kept by content hash, so a warm `aura plan` compiles nothing. No source-map support is
+// installed: the Pulumi SDK captures a stack trace for every output and resource, and rewriting
+// each through source maps cost about a second per plan. `pulumi up` is unaffected.
+// AURA_TRANSPILER=ts-node falls back to ts-node (tests compare the two).
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 
 const root = path.join(__dirname, "..");
-const cacheDir = path.join(root, "node_modules", ".cache", "aura-swc");
-
-function swcOptions(filename) {
-    return {
-        filename,
-        swcrc: false,
-        configFile: false,
-        sourceMaps: false,
-        module: { type: "commonjs" },
-        jsc: {
-            parser: { syntax: "typescript" },
-            target: "es2022",
-            keepClassNames: true,
-            transform: { useDefineForClassFields: true },
-        },
-    };
-}
-
-function swcVersion() {
-    try {
-        return JSON.parse(fs.readFileSync(require.resolve("@swc/core/package.json"), "utf8")).version;
-    } catch {
-        return undefined;
-    }
-}
+const tsconfig = path.join(root, "tsconfig.json");
+const cacheDir = path.join(root, "node_modules", ".cache", "aura-ts");
 
 function registerTsNode() {
-    require("ts-node").register({
-        transpileOnly: true,
-        project: path.join(root, "tsconfig.json"),
-        compilerOptions: { sourceMap: false },
-    });
+    require("ts-node").register({ transpileOnly: true, project: tsconfig, compilerOptions: { sourceMap: false } });
     return "ts-node";
 }
 
-/** Installs the .ts loader; returns which one ("swc" or "ts-node"). */
+/** The tsconfig's compiler options, as emitted for one file at a time (no source maps). */
+function compilerOptions(ts) {
+    const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
+    const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root);
+    return { ...parsed.options, noEmit: false, sourceMap: false, inlineSourceMap: false, declaration: false };
+}
+
+/** Installs the .ts loader; returns which one ("cache" or "ts-node"). */
 function register() {
-    const version = process.env.AURA_TRANSPILER === "ts-node" ? undefined : swcVersion();
-    if (!version) return registerTsNode();
-    // The options are part of the key: a change to them (or to swc) recompiles everything.
-    const salt = `${version}\0${JSON.stringify(swcOptions(""))}\0`;
-    let swc;
+    if (process.env.AURA_TRANSPILER === "ts-node") return registerTsNode();
+    // The compiler's version and the tsconfig are part of the key: changing either recompiles.
+    const tsVersion = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")).version;
+    const salt = `aura-ts-1\0${tsVersion}\0${fs.readFileSync(tsconfig, "utf8")}\0`;
+    let ts;
+    let options;
     require.extensions[".ts"] = function (module, filename) {
         const source = fs.readFileSync(filename, "utf8");
         const key = crypto.createHash("sha256").update(salt).update(filename).update("\0").update(source).digest("hex");
@@ -61,8 +42,9 @@ function register() {
         try {
             code = fs.readFileSync(cached, "utf8");
         } catch {
-            swc = swc || require("@swc/core");
-            code = swc.transformSync(source, swcOptions(filename)).code;
+            ts = ts || require("typescript");
+            options = options || compilerOptions(ts);
+            code = ts.transpileModule(source, { fileName: filename, compilerOptions: options }).outputText;
             try {
                 fs.mkdirSync(cacheDir, { recursive: true });
                 // Write then rename, so a concurrent run never reads half a file.
@@ -70,12 +52,12 @@ function register() {
                 fs.writeFileSync(tmp, code);
                 fs.renameSync(tmp, cached);
             } catch {
-                // A read-only checkout just compiles every time.
+                // A read-only checkout compiles every time.
             }
         }
         module._compile(code, filename);
     };
-    return "swc";
+    return "cache";
 }
 
 module.exports = { register };

@@ -1,6 +1,6 @@
 // Determinism: two separate `aura plan --json` processes for the same profile and stack print
-// byte-identical plans (no clock, no randomness, no ordering by chance) — and the fast loader
-// (cli/transpile.js, swc) runs the sources exactly as ts-node, the way `pulumi up` runs them.
+// byte-identical plans (no clock, no randomness, no ordering by chance) — and the cached loader
+// (cli/transpile.js) runs the sources exactly as ts-node, the way `pulumi up` runs them.
 import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
@@ -18,7 +18,7 @@ describe("determinism", () => {
         const [a, b, c] = await Promise.all([run(process.execPath, args, opts), run(process.execPath, args, opts), run(process.execPath, args, tsNode)]);
         assert.ok(JSON.parse(a.stdout).resources.length > 50, "a whole plan");
         assertSame(a.stdout, b.stdout, "two runs");
-        assertSame(a.stdout, c.stdout, "swc and ts-node");
+        assertSame(a.stdout, c.stdout, "the cached loader and ts-node");
     });
 });
 
