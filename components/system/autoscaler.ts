@@ -8,6 +8,7 @@ import { pinnedChart } from "./charts";
 import { ResolvedFacts, checksum, resolveFacts } from "./cloudConfig";
 import type { ClusterFacts } from "../infra";
 import { CONTROL_PLANE_TOLERATIONS } from "./cloudProvider";
+import { PLATFORM_LABELS } from "./namespaces";
 
 /** The autoscaler's credentials Secret in kube-system (keys the chart's deployment reads). */
 export const AUTOSCALER_SECRET = "cluster-autoscaler-azure";
@@ -26,8 +27,11 @@ export function nodeGroups(pools: PoolInfo[]): NodeGroup[] {
     return pools.map((p) => ({ name: p.scaleSetName, minSize: p.minSize, maxSize: p.maxSize }));
 }
 
-/** The Secret's data: key names of chart 9.51.0's deployment template (Azure, service principal). */
-export function autoscalerCredentials(f: ResolvedFacts): Record<string, string> {
+/** The Secret's keys: those chart 9.51.0's deployment template reads (Azure, service principal). */
+const CREDENTIAL_KEYS = ["ClientID", "ClientSecret", "ResourceGroup", "SubscriptionID", "TenantID", "VMType"] as const;
+
+/** The Secret's data. */
+export function autoscalerCredentials(f: ResolvedFacts): Record<(typeof CREDENTIAL_KEYS)[number], string> {
     return {
         ClientID: f.clientId,
         ClientSecret: f.clientSecret,
@@ -82,12 +86,12 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
             metadata: {
                 name: AUTOSCALER_SECRET,
                 namespace: "kube-system",
-                labels: { ...AUTOSCALER_LABEL, "app.kubernetes.io/part-of": "aura-platform", "app.kubernetes.io/managed-by": "pulumi" },
+                labels: { ...AUTOSCALER_LABEL, ...PLATFORM_LABELS },
             },
             type: "Opaque",
             // One secret leaf per key, so the plan (and the schema check) sees the Secret's shape.
             stringData: Object.fromEntries(
-                ["ClientID", "ClientSecret", "ResourceGroup", "SubscriptionID", "TenantID", "VMType"].map((k) => [k, credentials.apply((c) => c[k])]),
+                CREDENTIAL_KEYS.map((k) => [k, credentials.apply((c) => c[k])]),
             ),
         }, { ...child, dependsOn: args.dependsOn });
         this.chart = pinnedChart(`${name}-chart`, {

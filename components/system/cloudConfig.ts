@@ -6,6 +6,7 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterFacts } from "../infra";
+import { PLATFORM_LABELS } from "./namespaces";
 
 /** Where both readers look by default (cloud-provider-azure and azuredisk-csi-driver flags). */
 export const CLOUD_CONFIG_SECRET = { name: "azure-cloud-provider", namespace: "kube-system", key: "cloud-config" } as const;
@@ -83,7 +84,7 @@ export class CloudConfig extends pulumi.ComponentResource {
             metadata: {
                 name: CLOUD_CONFIG_SECRET.name,
                 namespace: CLOUD_CONFIG_SECRET.namespace,
-                labels: { "app.kubernetes.io/part-of": "aura-platform", "app.kubernetes.io/managed-by": "pulumi" },
+                labels: { ...PLATFORM_LABELS },
             },
             type: "Opaque",
             stringData: { [CLOUD_CONFIG_SECRET.key]: json },

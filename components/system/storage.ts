@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { pinnedChart } from "./charts";
 import { CLOUD_CONFIG_SECRET } from "./cloudConfig";
+import { PLATFORM_LABELS } from "./namespaces";
 
 /** The CSI driver's name (chart value driver.name). */
 export const AZURE_DISK_PROVISIONER = "disk.csi.azure.com";
@@ -52,7 +53,7 @@ export function storageClass(name: string): k8s.types.input.storage.v1.StorageCl
         metadata: {
             name,
             annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
-            labels: { "app.kubernetes.io/part-of": "aura-platform", "app.kubernetes.io/managed-by": "pulumi" },
+            labels: { ...PLATFORM_LABELS },
         },
         provisioner: AZURE_DISK_PROVISIONER,
         parameters: { skuName: DISK_SKU },
