@@ -2,7 +2,7 @@
 // deterministic, realistic placeholders for what the cloud would compute (ARM ids, endpoints, keys).
 // Placeholders derive from the resource name, so the same profile always gives the same plan.
 import * as crypto from "crypto";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 export const MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 export const MOCK_TENANT = "11111111-1111-1111-1111-111111111111";
@@ -83,6 +83,16 @@ export interface MockOptions {
     previousOutputs?: Record<string, unknown>;
     /** Scale sets that exist in Azure, by name; reading any other one fails as Azure's 404 does. */
     liveScaleSets?: Record<string, LiveScaleSet>;
+    /** Outputs of other stacks by stack name (e.g. the promotion upstream); a stack not listed has no deployment. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** The outputs a StackReference named `org/project/stack` (or just `stack`) reads under mocks. */
+function referencedOutputs(options: MockOptions, reference: string): Record<string, unknown> {
+    const stack = reference.split("/").pop() ?? reference;
+    const listed = options.stackOutputs?.[stack];
+    if (listed) return listed;
+    return stack === pulumi.getStack() ? options.previousOutputs ?? {} : {};
 }
 
 export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
@@ -94,7 +104,7 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
             let id = `${name}-id`;
 
             if (type === "pulumi:pulumi:StackReference") {
-                return { id: inputs.name ?? name, state: { ...inputs, outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
+                return { id: inputs.name ?? name, state: { ...inputs, outputs: referencedOutputs(options, inputs.name ?? name), secretOutputNames: [] } };
             }
             if (type.startsWith("azure-native:")) {
                 id = armId(type, inputs, name);
@@ -143,6 +153,7 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = pem("CERTIFICATE", name);
                     break;
+                case "random:index/randomPassword:RandomPassword":
                 case "random:index/randomString:RandomString": {
                     let alphabet = "";
                     if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
@@ -151,6 +162,10 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.result = randomString(name, inputs.length ?? 16, alphabet || "abcdefghijklmnopqrstuvwxyz");
                     break;
                 }
+                case "kubernetes:core/v1:Service":
+                    // cloud-provider-azure gives a LoadBalancer Service the Azure load balancer's address.
+                    if (inputs.spec?.type === "LoadBalancer") state.status = { loadBalancer: { ingress: [{ ip: "203.0.113.20" }] } };
+                    break;
                 case "kubernetes:core/v1:Secret":
                     // The token controller fills a ServiceAccount token Secret; the provider waits for it.
                     if (inputs.type === "kubernetes.io/service-account-token") {
