@@ -31,7 +31,7 @@ interface Item {
 }
 
 /** The notable things among `resources` (one component's whole subtree). */
-function items(resources: PlannedResource[], outputs: Record<string, unknown>): Item[] {
+function items(resources: PlannedResource[]): Item[] {
     const out: Item[] = [];
     const masters = resources.filter((r) => r.type === MASTER_VM && (r.inputs.tags as Record<string, string> | undefined)?.role === "master");
     const byZone = new Map<string, string[]>();
@@ -43,16 +43,18 @@ function items(resources: PlannedResource[], outputs: Record<string, unknown>): 
     for (const [zone, names] of [...byZone].sort(([a], [b]) => a.localeCompare(b))) {
         out.push({ label: `zone ${zone}: ${names.length} master${names.length === 1 ? "" : "s"}\n${names.join("\n")}`, shape: "box3d", fill: "#dbe9f6" });
     }
-    const pools = (outputs.pools ?? {}) as Record<string, { minSize?: number; maxSize?: number; scaleSetName?: string }>;
+    // A pool may be several scale sets (one per zone): its bounds are the sums of theirs.
+    const pools = new Map<string, PlannedResource[]>();
     for (const s of resources.filter((r) => r.type === SCALE_SET)) {
-        const tags = (s.inputs.tags ?? {}) as Record<string, string>;
-        const fromOutputs = Object.entries(pools).find(([, p]) => p.scaleSetName === s.name);
-        const pool = tags.poolName ?? fromOutputs?.[0] ?? s.name;
-        const min = tags.min ?? fromOutputs?.[1].minSize ?? "?";
-        const max = tags.max ?? fromOutputs?.[1].maxSize ?? "?";
-        const sku = (s.inputs.sku as { name?: string } | undefined)?.name ?? "";
-        const zones = (s.inputs.zones as string[] | undefined)?.join(",") ?? "";
-        out.push({ label: `pool ${pool}\nmin ${min} / max ${max}\n${sku}${zones ? `, zones ${zones}` : ""}`, shape: "box3d", fill: "#e3f1dc" });
+        const pool = ((s.inputs.tags ?? {}) as Record<string, string>).poolName ?? s.name;
+        pools.set(pool, [...(pools.get(pool) ?? []), s]);
+    }
+    for (const [pool, sets] of pools) {
+        const tags = sets.map((s) => (s.inputs.tags ?? {}) as Record<string, string>);
+        const sum = (key: string) => tags.reduce((n, t) => n + Number(t[key] ?? NaN), 0);
+        const sku = (sets[0].inputs.sku as { name?: string } | undefined)?.name ?? "";
+        const perSet = sets.map((s, i) => `${tags[i].zone ? `zone ${tags[i].zone}` : s.name} ${tags[i].min ?? "?"}–${tags[i].max ?? "?"}`);
+        out.push({ label: `pool ${pool}\nmin ${sum("min")} / max ${sum("max")}\n${sku}\n${perSet.join(", ")}`, shape: "box3d", fill: "#e3f1dc" });
     }
     for (const c of resources.filter((r) => CHART.test(r.type))) {
         const chart = typeof c.inputs.chart === "string" ? c.inputs.chart : c.name;
@@ -102,7 +104,7 @@ export function planToDot(plan: Plan): string {
         for (const component of [...components].reverse()) {
             const cid = id(component.urn);
             const all = subtree(component.urn);
-            const found = items(all, plan.outputs);
+            const found = items(all);
             lines.push(`    subgraph cluster_${cid} {`, `      label=${q(`${kind(component.type)}\n${component.name}`)}; style="rounded,filled"; fillcolor=white; color=gray70;`);
             lines.push(`      ${cid} [shape=note, fillcolor="#eeeeee", label=${q(count(all.length))}];`);
             // Items hang off the component's note (invisible edges), so each component reads as one block.
