@@ -177,6 +177,15 @@ describe("core stage", () => {
             for (const j of byType(full, kinds.job)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
         });
 
+        it("meets Pod Security restricted where it can without knowing the image's user: seccomp, no privilege escalation, no API token", () => {
+            for (const r of [...byType(full, kinds.deployment), ...byType(full, kinds.job)]) {
+                const pod = spec(r).template.spec;
+                assert.deepStrictEqual(pod.securityContext, { seccompProfile: { type: "RuntimeDefault" } }, r.name);
+                assert.strictEqual(pod.automountServiceAccountToken, false, r.name);
+                assert.strictEqual(container(r).securityContext.allowPrivilegeEscalation, false, r.name);
+            }
+        });
+
         it("uses the seed's requests and limits, nginx's own, and gives every container a CPU request", () => {
             assert.deepStrictEqual(container(object(full, kinds.deployment, "aura-bot")).resources, {
                 requests: { cpu: "100m", memory: "256Mi" },
