@@ -4,6 +4,7 @@ import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
+import { checkPromotion } from "./profiles/promotion";
 
 export = async () => {
     const config = new pulumi.Config("aura");
@@ -17,6 +18,22 @@ export = async () => {
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
+
+    // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
+    // upstream, and the upstream's last deployment says which release that is.
+    const promoteFrom = config.get("promoteFrom");
+    if (promoteFrom) {
+        const upstream = new pulumi.StackReference(qualifiedStack(promoteFrom));
+        const running = await upstream.getOutputDetails("release");
+        const refusal = checkPromotion({
+            stack: pulumi.getStack(),
+            upstream: promoteFrom,
+            file: config.require("profile"),
+            release: profile.release,
+            upstreamRelease: running.value ?? running.secretValue,
+        });
+        if (refusal) throw new pulumi.RunError(refusal);
+    }
 
     const name = `aura-${profile.environment}`;
     const infra = new InfraStage(name, {
@@ -43,6 +60,8 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        // What a downstream stack's promotion check reads.
+        release: profile.release,
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,
         /** The platform's public address: the Azure load balancer in front of nginx. */
@@ -50,6 +69,11 @@ export = async () => {
         release: profile.release.version,
     };
 };
+
+/** `org/project/stack` for a stack of this project named in config (a qualified name is kept). */
+function qualifiedStack(stack: string): string {
+    return stack.includes("/") ? stack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
 
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {

@@ -54,6 +54,8 @@ export interface PlanOptions extends MockOptions {
     config?: Record<string, string>;
     /** Print the mock run's secret values instead of "[secret]". */
     showSecrets?: boolean;
+    /** What a secret reads as when not shown; default "[secret]" (`aura diff` uses keyed fingerprints to see a secret change). */
+    maskSecret?: (value: unknown) => string;
     /** Mocks to answer with instead of the standard ones (tests wrap them to observe the run). */
     mocks?: pulumi.runtime.Mocks;
     /** A program to run instead of the entry (tests of one component); the profile is then only config. */
@@ -67,15 +69,17 @@ const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
+const SECRET_MASK = () => "[secret]";
+
 /** Turns a wire value into plain JSON: secrets masked (or revealed), unknowns marked, resource refs as URNs. */
-export function presentValue(value: unknown, showSecrets: boolean): unknown {
+export function presentValue(value: unknown, showSecrets: boolean, mask: (value: unknown) => string = SECRET_MASK): unknown {
     if (value === UNKNOWN) return "[unknown]";
-    if (Array.isArray(value)) return value.map((v) => presentValue(v, showSecrets));
+    if (Array.isArray(value)) return value.map((v) => presentValue(v, showSecrets, mask));
     if (value !== null && typeof value === "object") {
         const obj = value as Record<string, unknown>;
-        if (obj[SPECIAL_SIG] === SECRET_SIG) return showSecrets ? presentValue(obj.value, showSecrets) : "[secret]";
+        if (obj[SPECIAL_SIG] === SECRET_SIG) return showSecrets ? presentValue(obj.value, showSecrets, mask) : mask(obj.value);
         if (obj[SPECIAL_SIG] === RESOURCE_SIG) return obj.urn;
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, presentValue(v, showSecrets)]));
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, presentValue(v, showSecrets, mask)]));
     }
     return value;
 }
@@ -90,6 +94,7 @@ class RecordingMonitor extends MockMonitor {
     constructor(
         mocks: pulumi.runtime.Mocks,
         private readonly showSecrets: boolean,
+        private readonly mask: (value: unknown) => string = SECRET_MASK,
     ) {
         super(mocks);
         // The engine leaves the root stack out of its children's URN type chain; so do we.
@@ -140,7 +145,7 @@ class RecordingMonitor extends MockMonitor {
             name: req.getName(),
             parent: parent && parent !== this.stackUrn ? parent : null,
             custom: req.getCustom(),
-            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets) as Record<string, unknown>,
+            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets, this.mask) as Record<string, unknown>,
             options,
         });
     }
@@ -167,7 +172,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     const mocks = options.mocks ?? createMocks(options);
     // setMocks turns on the runtime features (secrets, resource references…); then swap in our monitor.
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false, ORGANIZATION);
-    const monitor = new RecordingMonitor(mocks, showSecrets);
+    const monitor = new RecordingMonitor(mocks, showSecrets, options.maskSecret);
     settings.setMockOptions(monitor, PROJECT, stack, false, ORGANIZATION);
     pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, []);
 
@@ -192,6 +197,6 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
         stack,
         profile: options.profile,
         resources: monitor.recorded,
-        outputs: presentValue(monitor.stackOutputs, showSecrets) as Record<string, unknown>,
+        outputs: presentValue(monitor.stackOutputs, showSecrets, options.maskSecret) as Record<string, unknown>,
     };
 }
