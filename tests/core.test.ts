@@ -111,6 +111,9 @@ describe("core stage", () => {
                 // Absent, not 0 or null: SSA would take ownership of any value sent, even a null.
                 assert.ok(!("replicas" in s), `${name}: Deployment sets replicas = ${JSON.stringify(s.replicas)}`);
             }
+            // That reasoning holds under server-side apply, which the system stage's provider uses.
+            const provider = full.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+            assert.strictEqual(String(provider.inputs.enableServerSideApply), "true");
             // Every Deployment either has an HPA or is a singleton with replicas 1.
             for (const d of byType(full, kinds.deployment)) {
                 const name = (d.inputs.metadata as any).name;
