@@ -2,44 +2,9 @@
 // `aura validate` (exit code, key path, no stack trace).
 import * as assert from "assert";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
-import { main } from "../cli/main";
 import { DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
 import { SEED_PROFILE, tempFile } from "./helpers";
-
-const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
-
-/** The seed profile with `patch` merged in (null deletes a key). */
-function seedWith(patch: Record<string, unknown>): string {
-    const doc = yaml.load(SEED) as Record<string, unknown>;
-    const merge = (target: Record<string, unknown>, src: Record<string, unknown>) => {
-        for (const [k, v] of Object.entries(src)) {
-            if (v === null) delete target[k];
-            else if (typeof v === "object" && !Array.isArray(v) && typeof target[k] === "object" && target[k] !== null) {
-                merge(target[k] as Record<string, unknown>, v as Record<string, unknown>);
-            } else target[k] = v;
-        }
-    };
-    merge(doc, patch);
-    return yaml.dump(doc);
-}
-
-/** Runs `aura <args>` in-process and captures what it prints. */
-async function aura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    try {
-        const code = await main(args);
-        return { code, stdout, stderr };
-    } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
-    }
-}
+import { aura, seedWith } from "./profile-helpers";
 
 describe("deployment profile", () => {
     it("accepts the seed's infrastructure block verbatim and applies the defaults", () => {
