@@ -5,7 +5,8 @@ import { z } from "zod";
 import { AZURE_REGIONS, AZURE_VM_SIZES } from "./azure";
 import { cidrContains, cidrProblem, cidrSize, cidrsOverlap, parseCidr } from "./cidr";
 import { closest } from "./messages";
-import { imageProblem, nearMisses, parseQuantity, quantityProblem, registryProblem } from "./values";
+import { imageProblem, registryProblem } from "./release";
+import { nearMisses, parseQuantity, quantityProblem } from "./values";
 import { DEFAULT_KUBERNETES_VERSION, kubernetesVersionProblem } from "./versions";
 
 type Ctx = z.core.$RefinementCtx;
@@ -371,12 +372,46 @@ const plainEnv = z
         }
     });
 
-const image = z
+/** An image reference pinned to a tag or digest (see imageProblem). */
+const imageRef = z
     .string()
+    .min(1)
     .superRefine((v, ctx) => {
         const why = imageProblem(v);
         if (why) refuse(ctx, [], why);
     });
+
+/** Credentials a workload receives from the system stage's database Secrets (envFrom, prefixed). */
+export const DATABASES = ["postgresql", "mongodb"] as const;
+const databasesSchema = z
+    .array(z.enum(DATABASES, { error: "must be postgresql or mongodb" }))
+    .refine((dbs) => new Set(dbs).size === dbs.length, { error: "must not repeat a database" })
+    .default([])
+    .describe("Databases whose credentials the workload receives as POSTGRESQL_* / MONGODB_* variables (HOST, PORT, USERNAME, PASSWORD, DATABASE, URI)");
+
+const secretEnvSchema = z
+    .record(envName, z.string().max(253).regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
+    .default({})
+    .describe("Environment variables read from a Kubernetes Secret; the value names the stack config secret (aura:secrets.<name>)");
+
+const port = (what: string) => count(what).min(1, { error: "must be a port, 1-65535" }).max(65535, { error: "must be a port, 1-65535" });
+
+const readinessProbeSchema = z
+    .strictObject({
+        path: z.string().max(1024).regex(/^\//, { error: "must be an HTTP path starting with /" }),
+        port: port("port").optional().describe("Default: the service's port"),
+        initial_delay_seconds: count("initial_delay_seconds").min(0).max(3600).default(5),
+        period_seconds: count("period_seconds").min(1).max(3600).default(10),
+    })
+    .describe("HTTP GET readiness probe: the Service sends traffic only to pods that answer 2xx/3xx");
+
+/** Refuses a variable set both in env and in secret_env. */
+function refuseEnvTwice(w: { env?: unknown; secret_env?: unknown } | undefined, ctx: Ctx): void {
+    const env = mapping(w?.env) ?? {};
+    for (const name of Object.keys(mapping(w?.secret_env) ?? {}).filter((n) => Object.prototype.hasOwnProperty.call(env, n))) {
+        refuse(ctx, ["secret_env", name], "is also set in env: a variable comes from env or from secret_env, not both", { hideValue: true });
+    }
+}
 
 const customName = z
     .boolean()
@@ -390,29 +425,35 @@ const serviceSchema = z
             .max(100, { error: "must be at most 100 (the HPA scales up to max_factor times this)" })
             .default(2)
             .describe("Replicas at rest; the HPA scales between this and max_factor times this"),
-        image: image.optional().describe("Container image with a pinned tag; default <release.registry>/<name>:<release.version>"),
+        image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
+        port: port("port").default(8080).describe("Container port the Service (port 80) forwards to"),
         env: plainEnv.default({}).describe("Plain environment variables (no secrets: names with PASSWORD, TOKEN, SECRET or KEY are refused)"),
-        secret_env: z
-            .record(envName, z.string().max(253).regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
-            .default({})
-            .describe("Environment variables read from a Kubernetes Secret; the value names the stack config secret (aura:secrets.<name>)"),
+        secret_env: secretEnvSchema,
+        databases: databasesSchema,
+        readiness_probe: readinessProbeSchema.optional(),
         resources: resourcesSchema.optional().describe("Container requests and limits; defaults from the platform's figures"),
         custom: customName,
     })
-    .superRefine((s, ctx) => {
-        const env = mapping(s?.env) ?? {};
-        for (const name of Object.keys(mapping(s?.secret_env) ?? {}).filter((n) => Object.prototype.hasOwnProperty.call(env, n))) {
-            refuse(ctx, ["secret_env", name], "is also set in env: a variable comes from env or from secret_env, not both", { hideValue: true });
-        }
-    });
+    .superRefine(refuseEnvTwice);
+export type ServiceProfile = z.infer<typeof serviceSchema>;
 
-const jobSchema = z.strictObject({
-    image: image.optional(),
-    command: z.array(z.string().max(4096)).max(100, { error: "must have at most 100 arguments" }).optional(),
-    env: plainEnv.default({}),
-    backoff_limit: count("backoff_limit").min(0).max(100, { error: "must be at most 100" }).default(3),
-    custom: customName,
-});
+const jobSchema = z
+    .strictObject({
+        image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
+        command: z.array(z.string().max(4096)).max(100, { error: "must have at most 100 arguments" }).optional(),
+        env: plainEnv.default({}),
+        secret_env: secretEnvSchema,
+        databases: databasesSchema,
+        after: z
+            .array(dnsLabel("a service name"))
+            .max(100)
+            .optional()
+            .describe("Core services that must be available before the job runs; default: every core service"),
+        backoff_limit: count("backoff_limit").min(0).max(100, { error: "must be at most 100" }).default(3),
+        custom: customName,
+    })
+    .superRefine(refuseEnvTwice);
+export type JobProfile = z.infer<typeof jobSchema>;
 
 /** The seed's core services and replica counts, used when the profile names none. */
 export const DEFAULT_SERVICES: Record<string, number> = {
@@ -468,7 +509,8 @@ const serviceMap = z
         { when: () => true },
     );
 
-const jobMap = z.record(dnsLabel("a job name"), jobSchema).superRefine(
+// At most 54 characters: the Job object is named <job>-<8-character spec hash>.
+const jobMap = z.record(dnsLabel("a job name", 54), jobSchema).superRefine(
     (jobs, ctx) => {
         if (!mapping(jobs)) return;
         refuseNearMisses(ctx, jobs, DEFAULT_JOBS, "job");
@@ -478,7 +520,8 @@ const jobMap = z.record(dnsLabel("a job name"), jobSchema).superRefine(
     { when: () => true },
 );
 
-const coreSchema = z.strictObject({
+const coreSchema = z
+    .strictObject({
     hpa: z
         .strictObject({
             cpu_target_percent: count("cpu_target_percent").min(1).max(100).default(80),
@@ -486,17 +529,27 @@ const coreSchema = z.strictObject({
         })
         .prefault({})
         .describe("Horizontal Pod Autoscaler policy shared by every core service"),
+    // prefault: the default set is parsed like a written one, so every per-service default applies.
     services: serviceMap
-        .default(() =>
-            Object.fromEntries(
-                Object.entries(DEFAULT_SERVICES).map(([name, n]) => [name, { service_replicas: n, env: {}, secret_env: {} }]),
-            ),
-        )
+        .prefault(() => Object.fromEntries(Object.entries(DEFAULT_SERVICES).map(([name, n]) => [name, { service_replicas: n }])))
         .describe("Core services by name; absent means the platform's default set. A new name close to a default one needs custom: true."),
     jobs: jobMap
-        .default(() => Object.fromEntries(DEFAULT_JOBS.map((name) => [name, { env: {}, backoff_limit: 3 }])))
+        .prefault(() => Object.fromEntries(DEFAULT_JOBS.map((name) => [name, {}])))
         .describe("Provisioning jobs by name. A new name close to a default one needs custom: true."),
-});
+    })
+    .superRefine((core, ctx) => {
+        // A job waits for the services it provisions: each must be one the profile deploys.
+        // Refinements may run beside other problems, so it reads the input defensively.
+        const services = mapping(core?.services) ?? {};
+        for (const [job, spec] of Object.entries(mapping(core?.jobs) ?? {})) {
+            const after = mapping(spec)?.after;
+            (Array.isArray(after) ? after : []).slice(0, 100).forEach((service, i) => {
+                if (typeof service !== "string" || !Object.prototype.hasOwnProperty.call(services, service)) {
+                    refuse(ctx, ["jobs", job, "after", i], `names no core service (known: ${Object.keys(services).slice(0, 20).join(", ")})`);
+                }
+            });
+        }
+    });
 
 // ---------------------------------------------------------------------------------------------
 // access, release, the whole profile
@@ -531,6 +584,7 @@ const releaseSchema = z.strictObject({
     version: z
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { error: "must be a release tag such as 2026.11.1" })
+        .refine((v) => v !== "latest", { error: "must be a fixed release: the tag latest moves between pulls" })
         .describe("Platform release; the image tag of every core service"),
     registry: z
         .string()
@@ -569,8 +623,6 @@ export const profileSchema = z
             }
             if (!p.release) {
                 refuse(ctx, ["release"], "is required when tier is production (production runs a pinned release: set version and registry)");
-            } else if (mapping(p.release)?.version === "latest") {
-                refuse(ctx, ["release", "version"], "must be a pinned release in production, not latest (prod deploys only what dev has run)");
             }
         },
         { when: () => true },

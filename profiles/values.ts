@@ -1,6 +1,6 @@
-// Checks of single profile values against what Kubernetes, container registries and the platform
-// accept: resource quantities, image references, registries, and names that look like typos of
-// known ones. Each returns the reason a value is refused, or undefined; the schema attaches the path.
+// Checks of single profile values against what Kubernetes and the platform accept: resource
+// quantities, and names that look like typos of known ones (image references live in release.ts).
+// Each returns the reason a value is refused, or undefined; the schema attaches the path.
 import { closest } from "./messages";
 
 // ---------------------------------------------------------------------------------------------
@@ -36,64 +36,6 @@ export function quantityProblem(text: string, kind: "cpu" | "memory"): string | 
     if (kind === "memory" && value > 0 && value < 2 ** 20) {
         return "must be at least 1Mi (m means milli: 512m is half a byte; use Mi or Gi)";
     }
-    return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// container images and registries (the distribution/reference grammar)
-
-const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
-const PATH_COMPONENT = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+([.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$/;
-
-/** Why `host[:port]` is no registry host, or undefined. */
-function hostProblem(host: string): string | undefined {
-    const [name, port, ...more] = host.split(":");
-    if (more.length || !name.split(".").every((l) => HOST_LABEL.test(l))) return `has an invalid registry host ${JSON.stringify(host)}`;
-    if (port !== undefined && (!/^[1-9]\d{0,4}$/.test(port) || Number(port) > 65535)) {
-        return `has an impossible registry port ${JSON.stringify(port)} (a port is 1 to 65535)`;
-    }
-    return undefined;
-}
-
-/** Why `ref` is no pinned container image reference, or undefined. */
-export function imageProblem(ref: string): string | undefined {
-    if (ref.length > 255) return "must be at most 255 characters";
-    if (/\s/.test(ref)) return "must not contain spaces (an image is registry/name:tag)";
-    if (/[^A-Za-z0-9._\-/:@]/.test(ref)) return "must not contain shell syntax or other characters (an image is registry/name:tag)";
-    const [name, digest, ...more] = ref.split("@");
-    if (more.length || (digest !== undefined && !DIGEST.test(digest))) return "has an invalid digest (expected @sha256:<hex>)";
-    const slash = name.lastIndexOf("/");
-    const colon = name.lastIndexOf(":");
-    const tag = colon > slash ? name.slice(colon + 1) : undefined;
-    const path = colon > slash ? name.slice(0, colon) : name;
-    const components = path.split("/");
-    const first = components[0];
-    const hasHost = components.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost" || /[A-Z]/.test(first));
-    if (hasHost) {
-        const why = hostProblem(first);
-        if (why) return why;
-    }
-    if (!components.slice(hasHost ? 1 : 0).every((c) => PATH_COMPONENT.test(c))) {
-        return "must be registry/name:tag with a lowercase name (letters, digits, '.', '_', '-' between them)";
-    }
-    if (tag !== undefined) {
-        if (!TAG.test(tag)) return `has an invalid tag ${JSON.stringify(tag.slice(0, 40))}`;
-        if (tag === "latest") return "must not use the tag latest: pin a version (latest moves, so nodes would run different code)";
-    } else if (digest === undefined) {
-        return "must name a tag or a digest, e.g. auraplatform.azurecr.io/nlp:2026.11.1 (without one it means latest)";
-    }
-    return undefined;
-}
-
-/** Why `registry` (host[:port][/path]) is no container registry, or undefined. */
-export function registryProblem(registry: string): string | undefined {
-    const [host, ...path] = registry.split("/");
-    if (!host || /[^A-Za-z0-9.:-]/.test(host)) return "must be a container registry such as auraplatform.azurecr.io";
-    const why = hostProblem(host);
-    if (why) return why;
-    if (!path.every((c) => PATH_COMPONENT.test(c))) return "must be host[:port][/path] with a lowercase path";
     return undefined;
 }
 

@@ -55,8 +55,17 @@ type Tree = Record<string, unknown> | unknown[];
 function slots(doc: unknown): Array<[Tree, string | number]> {
     const out: Array<[Tree, string | number]> = [];
     const walk = (v: unknown) => {
-        if (Array.isArray(v)) v.forEach((item, i) => (out.push([v, i]), walk(item)));
-        else if (v && typeof v === "object") for (const [k, item] of Object.entries(v)) (out.push([v as Tree, k]), walk(item));
+        if (Array.isArray(v)) {
+            v.forEach((item, i) => {
+                out.push([v, i]);
+                walk(item);
+            });
+        } else if (v && typeof v === "object") {
+            for (const [k, item] of Object.entries(v)) {
+                out.push([v as Tree, k]);
+                walk(item);
+            }
+        }
     };
     walk(doc);
     return out;
@@ -78,7 +87,8 @@ function apply(m: Mutation): string {
         const [container, k] = all[e.at % all.length];
         const target = container as Record<string | number, unknown>;
         if (e.op === "set") target[k] = e.value;
-        else if (e.op === "delete") Array.isArray(container) ? container.splice(k as number, 1) : delete target[k];
+        else if (e.op === "delete" && Array.isArray(container)) container.splice(k as number, 1);
+        else if (e.op === "delete") delete target[k];
         else if (e.op === "copy") target[k] = structuredClone(all[(e.at * 7) % all.length][0]);
         else if (Array.isArray(container)) container.push(e.value);
         else {

@@ -2,9 +2,9 @@
 // `aura validate` (exit code, key path, no stack trace).
 import * as assert from "assert";
 import * as fs from "fs";
-import { DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
-import { SEED_PROFILE, tempFile } from "./helpers";
-import { aura, seedWith } from "./profile-helpers";
+import { DEFAULT_RELEASE, DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
+import { SEED_PROFILE, aura, tempFile } from "./helpers";
+import { seedWith } from "./profile-helpers";
 
 describe("deployment profile", () => {
     it("accepts the seed's infrastructure block verbatim and applies the defaults", () => {
@@ -30,7 +30,9 @@ describe("deployment profile", () => {
             DEFAULT_SERVICES,
         );
         assert.deepStrictEqual(Object.keys(p.core.jobs), ["aura-bot-makeup", "nlp-provisioning"]);
-        assert.strictEqual(p.release, undefined);
+        // Issue #8: a profile without release: runs the installer's release (profiles/release.ts).
+        assert.deepStrictEqual(p.release, DEFAULT_RELEASE);
+        assert.strictEqual(p.releaseSource, "installer default");
     });
 
     it("treats any <name>_nodes key as an agent pool", () => {

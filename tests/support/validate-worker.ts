@@ -9,7 +9,7 @@ import { main } from "../../cli/main";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-fuzz-"));
 const file = path.join(dir, "dev.yaml");
 
-process.on("message", async (msg: { id: number; text: string }) => {
+async function validate(msg: { id: number; text: string }): Promise<void> {
     fs.writeFileSync(file, msg.text);
     let stdout = "";
     let stderr = "";
@@ -27,5 +27,7 @@ process.on("message", async (msg: { id: number; text: string }) => {
         process.stderr.write = err;
     }
     process.send!({ id: msg.id, file, stdout, stderr, ...reply });
-});
+}
+
+process.on("message", (msg: { id: number; text: string }) => void validate(msg));
 process.send!({ ready: true });
