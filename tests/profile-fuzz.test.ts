@@ -169,21 +169,25 @@ describe("aura validate under mutation (fast-check)", function () {
 // the worst inputs, as real processes
 
 const AURA = path.join(ROOT, "bin", "aura.js");
-const PEAK_RSS = path.join(__dirname, "support", "peak-rss.js");
+const USAGE = path.join(__dirname, "support", "usage.js");
 
-/** Runs `aura validate <file>` as its own process: exit code, output, wall time and peak memory. */
+/**
+ * Runs `aura validate <file>` as its own process: exit code, output, CPU time, wall time and peak
+ * memory. The 5 s bound is on CPU time: wall time on a machine shared by parallel test runs says more
+ * about the neighbours; a hang still shows as wall time, bounded at 20 s.
+ */
 function validateProcess(file: string) {
-    const rssFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aura-rss-")), "rss");
+    const usageFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aura-usage-")), "usage.json");
     const started = Date.now();
-    const r = spawnSync(process.execPath, ["-r", PEAK_RSS, AURA, "validate", file], {
+    const r = spawnSync(process.execPath, ["-r", USAGE, AURA, "validate", file], {
         cwd: ROOT,
         encoding: "utf8",
         timeout: 20_000,
-        env: { ...process.env, AURA_PEAK_RSS_FILE: rssFile },
+        env: { ...process.env, AURA_USAGE_FILE: usageFile },
     });
-    const ms = Date.now() - started;
-    const peakMiB = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, "utf8")) / 1024 : Infinity;
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms, peakMiB, file };
+    const wallMs = Date.now() - started;
+    const usage = fs.existsSync(usageFile) ? (JSON.parse(fs.readFileSync(usageFile, "utf8")) as { maxRSS: number; cpu: number }) : undefined;
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, wallMs, cpuMs: usage ? usage.cpu / 1000 : Infinity, peakMiB: usage ? usage.maxRSS / 1024 : Infinity };
 }
 
 /** A billion-laughs document: 12 levels of 9 aliases each, placed where `placement` puts `*a11`. */
@@ -215,7 +219,7 @@ const WORST: Array<[string, () => string, RegExp]> = [
     ["a binary file", () => tempFile("dev.yaml", Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]).toString("latin1")), /not UTF-8|syntax/],
 ];
 
-describe("aura validate: the worst inputs answer within 5 s and 300 MB", function () {
+describe("aura validate: the worst inputs answer within 5 s (CPU) and 300 MB", function () {
     this.timeout(120_000);
     for (const [what, make, reason] of WORST) {
         it(`refuses ${what}`, () => {
@@ -224,7 +228,8 @@ describe("aura validate: the worst inputs answer within 5 s and 300 MB", functio
             assert.match(r.stderr, reason);
             assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, "no stack trace");
             assert.ok(r.stderr.length < 10_000, `prints ${r.stderr.length} characters`);
-            assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+            assert.ok(r.cpuMs < 5000, `took ${r.cpuMs.toFixed(0)} ms of CPU`);
+            assert.ok(r.wallMs < 20_000, `took ${r.wallMs} ms`);
             assert.ok(r.peakMiB < 300, `peak memory ${r.peakMiB.toFixed(0)} MiB`);
         });
     }
