@@ -2,13 +2,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
-import { SystemStage, parseApiReadyTimeout } from "./components/system";
+import { SystemStage, parseApiReadyTimeout, userNamespaceProblems } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
 
 export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
+    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
@@ -46,7 +47,7 @@ export = async () => {
         kubeconfig: infra.adminKubeconfig,
         cluster: infra.cluster,
         pools: infra.agentPools.pools,
-        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+        apiReadyTimeoutMinutes,
     }, { dependsOn: [infra] });
     const core = new CoreStage(name, {
         profile,
@@ -77,7 +78,11 @@ function qualifiedStack(stack: string): string {
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {
     try {
-        return loadProfile(file, { stack: pulumi.getStack() });
+        const profile = loadProfile(file, { stack: pulumi.getStack() });
+        // Rules that need the derived namespaces, reported like the profile's own.
+        const problems = userNamespaceProblems(profile);
+        if (problems.length) throw new ProfileError(file, problems);
+        return profile;
     } catch (e) {
         if (e instanceof ProfileError) throw new pulumi.RunError(e.message);
         throw e;
