@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount, deployedScaleSetNames } from "./components/infra";
-import { SystemStage, parseApiReadyTimeout, userNamespaceProblems } from "./components/system";
+import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
 
@@ -80,11 +80,7 @@ function qualifiedStack(stack: string): string {
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {
     try {
-        const profile = loadProfile(file, { stack: pulumi.getStack() });
-        // Rules that need the derived namespaces, reported like the profile's own.
-        const problems = userNamespaceProblems(profile);
-        if (problems.length) throw new ProfileError(file, problems);
-        return profile;
+        return loadProfile(file, { stack: pulumi.getStack() });
     } catch (e) {
         if (e instanceof ProfileError) throw new pulumi.RunError(e.message);
         throw e;

@@ -25,19 +25,6 @@ export interface AccessArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/**
- * A user may only be bound in a namespace the platform creates (a RoleBinding needs its namespace).
- * Returns one `key.path: reason — got X` line per offending entry.
- */
-export function userNamespaceProblems(profile: Profile): string[] {
-    const known = [profile.namespaces.core, profile.namespaces.system];
-    return profile.access.users.flatMap((u, i) =>
-        (u.namespaces ?? []).flatMap((ns, j) =>
-            known.includes(ns) ? [] : [`access.users[${i}].namespaces[${j}]: not a namespace the platform creates (${known.join(", ")}) — got "${ns}"`],
-        ),
-    );
-}
-
 /** A user's kubeconfig: the cluster CA, the API URL and the ServiceAccount token. */
 export function userKubeconfig(args: { clusterName: string; user: string; namespace: string; server: string; caCertPem: string; token: string }): string {
     const context = `${args.clusterName}-${args.user}`;

@@ -17,7 +17,6 @@ import { MetricsServer } from "./metricsServer";
 import { ACCESS_NAMESPACE, Namespaces } from "./namespaces";
 import { Storage } from "./storage";
 
-export { userNamespaceProblems } from "./access";
 export { DEFAULT_API_READY_TIMEOUT_MINUTES, parseApiReadyTimeout } from "./apiGate";
 
 /** The default StorageClass (Azure Disk CSI, Premium SSD, WaitForFirstConsumer). */
