@@ -9,6 +9,7 @@ import { checkPromotion } from "./profiles/promotion";
 export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
+    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
@@ -48,7 +49,7 @@ export = async () => {
         kubeconfig: infra.adminKubeconfig,
         cluster: infra.cluster,
         pools: infra.agentPools.pools,
-        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+        apiReadyTimeoutMinutes,
     }, { dependsOn: [infra] });
     const core = new CoreStage(name, {
         profile,

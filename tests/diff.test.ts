@@ -60,8 +60,18 @@ describe("aura diff", function () {
             for (const r of d.resources) {
                 for (const other of others) assert.ok(!r.name.includes(other), `${r.type} ${r.name} is not touched by the edit`);
             }
+            // The autoscaler's node groups follow the zonal scale sets: the same new bounds, nothing else.
+            const autoscaler = d.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === "aura-dev-autoscaler-chart");
+            assert.deepStrictEqual(
+                autoscaler.map((r) => r.changes.filter((c) => !c.ignored).map((c) => [c.path, c.old, c.new])),
+                [[
+                    ["values.autoscalingGroups[0].maxSize", 3, 6],
+                    ["values.autoscalingGroups[1].maxSize", 3, 6],
+                    ["values.autoscalingGroups[2].maxSize", 2, 5],
+                ]],
+            );
             // Every other changed value carries one of the new figures (7 and its HPA maximum 21).
-            for (const r of d.resources.filter((x) => !common.includes(x))) {
+            for (const r of d.resources.filter((x) => !common.includes(x) && !autoscaler.includes(x))) {
                 for (const c of r.changes.filter((x) => !x.ignored)) {
                     assert.match(JSON.stringify(c.new), /\b(17|7|21)\b/, `${r.name} ${c.path}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
                 }
