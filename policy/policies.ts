@@ -209,13 +209,17 @@ export const singletonReplicas: ResourceValidationPolicy = {
 /** The autoscaler owns scale set capacity: `pulumi up` must never reset it. */
 export const scaleSetCapacityIgnored: ResourceValidationPolicy = {
     name: "scale-set-capacity-ignored",
-    description: "Every VM scale set ignores changes to sku.capacity, so pulumi up never fights the cluster autoscaler.",
+    description:
+        "Every VM scale set leaves its capacity to the cluster autoscaler: ignoreChanges on sku.capacity, or the capacity read " +
+        "from Azure before the update (tag capacity-owner=cluster-autoscaler, set by components/infra/agentPools.ts, which reads it).",
     enforcementLevel: "mandatory",
-    validateResource: forTypes([T.vmss], (_props, args, report) => {
+    validateResource: forTypes([T.vmss], (props, args, report) => {
         const ignored = args.opts?.ignoreChanges ?? [];
-        if (!ignored.some((p) => p === "sku.capacity" || p === "sku")) {
-            report(`the resource option ignoreChanges must include "sku.capacity" (the cluster autoscaler owns it) — got ${show(ignored)}`);
-        }
+        if (ignored.some((p) => p === "sku.capacity" || p === "sku")) return;
+        if (props.tags?.["capacity-owner"] === "cluster-autoscaler") return;
+        report(
+            `the resource option ignoreChanges must include "sku.capacity", or the program must read the live capacity and tag the scale set capacity-owner=cluster-autoscaler (the cluster autoscaler owns it) — got ${show(ignored)}`,
+        );
     }),
 };
 

@@ -60,8 +60,15 @@ describe("aura diff", function () {
             for (const r of d.resources) {
                 for (const other of others) assert.ok(!r.name.includes(other), `${r.type} ${r.name} is not touched by the edit`);
             }
+            // The autoscaler's node groups follow the scale sets: 3/3/2 → 6/6/5.
+            const autoscaler = d.resources.find((r) => r.name.includes("autoscaler"));
+            if (autoscaler) {
+                const groups = autoscaler.changes.filter((c) => !c.ignored);
+                assert.ok(groups.every((c) => /^values\.autoscalingGroups\[\d\]\.maxSize$/.test(c.path)), JSON.stringify(groups));
+                assert.deepStrictEqual(groups.map((c) => c.new).sort(), [5, 6, 6]);
+            }
             // Every other changed value carries one of the new figures (7 and its HPA maximum 21).
-            for (const r of d.resources.filter((x) => !common.includes(x))) {
+            for (const r of d.resources.filter((x) => !common.includes(x) && x !== autoscaler)) {
                 for (const c of r.changes.filter((x) => !x.ignored)) {
                     assert.match(JSON.stringify(c.new), /\b(17|7|21)\b/, `${r.name} ${c.path}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
                 }

@@ -214,6 +214,8 @@ describe("policy pack", () => {
         const vmss = { type: "azure-native:compute:VirtualMachineScaleSet", props: { sku: { name: "Standard_DS2_v2", capacity: 2 } } };
         it("passes with ignoreChanges sku.capacity", async () => assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["sku.capacity"] } }), []));
         it("fails without it", async () => assert.match((await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["tags"] } }))[0], /must include "sku.capacity"/));
+        it("passes when the program reads the live capacity (tag capacity-owner=cluster-autoscaler)", async () =>
+            assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, props: { ...vmss.props, tags: { "capacity-owner": "cluster-autoscaler" } } }), []));
     });
 
     describe("container-cpu-requests", () => {

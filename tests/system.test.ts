@@ -339,7 +339,7 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
                 disableAvailabilitySetNodes: false,
                 vnetName: "aura-dev-net-vnet",
                 vnetResourceGroup: "aura-dev-rg",
-                subnetName: "agents",
+                subnetName: "agents-z1",
                 securityGroupName: "aura-dev-net-agents-nsg",
                 securityGroupResourceGroup: "aura-dev-rg",
                 loadBalancerSku: "standard",
@@ -432,7 +432,8 @@ describe("system stage: node groups", () => {
         ));
         const p = await plan({ profile: file, stack: "dev" });
         const sets = byType(p, "azure-native:compute:VirtualMachineScaleSet");
-        assert.strictEqual(sets.length, 4);
+        // One scale set per pool and zone (4 pools × 3 zones).
+        assert.strictEqual(sets.length, 12);
         const fromInfra = sets
             .map((s) => ({ name: s.inputs.vmScaleSetName as string, minSize: Number((s.inputs.tags as any).min), maxSize: Number((s.inputs.tags as any).max) }))
             .sort((a, b) => a.name.localeCompare(b.name));
@@ -440,7 +441,12 @@ describe("system stage: node groups", () => {
             String(a.name).localeCompare(String(b.name)),
         );
         assert.deepStrictEqual(groups, fromInfra);
-        assert.deepStrictEqual(groups.find((g) => g.name === "aura-dev-batch"), { name: "aura-dev-batch", minSize: 0, maxSize: 5 });
+        // batch 0-5 over three zones: 2 + 2 + 1.
+        assert.deepStrictEqual(groups.filter((g) => String(g.name).startsWith("aura-dev-batch-")), [
+            { name: "aura-dev-batch-z1", minSize: 0, maxSize: 2 },
+            { name: "aura-dev-batch-z2", minSize: 0, maxSize: 2 },
+            { name: "aura-dev-batch-z3", minSize: 0, maxSize: 1 },
+        ]);
     });
 
     it("maps the infra pool list itself, whatever its length", () => {

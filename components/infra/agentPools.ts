@@ -185,7 +185,14 @@ export class AgentPools extends pulumi.ComponentResource {
                         ],
                     },
                 },
-                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...(zone ? { zone } : {}) },
+                // capacity-owner: the capacity is the autoscaler's, read back before every update (the
+                // policy pack checks it).
+                tags: {
+                    ...args.tags,
+                    ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }),
+                    "capacity-owner": "cluster-autoscaler",
+                    ...(zone ? { zone } : {}),
+                },
             }, { parent: this });
 
             const info: PoolInfo = { name: pool.name, scaleSetName: vmssName, minSize, maxSize, vmSize: pool.vmSize };
