@@ -210,15 +210,16 @@ export const singletonReplicas: ResourceValidationPolicy = {
 export const scaleSetCapacityIgnored: ResourceValidationPolicy = {
     name: "scale-set-capacity-ignored",
     description:
-        "Every VM scale set leaves its capacity to the cluster autoscaler: ignoreChanges on sku.capacity, or the capacity read " +
-        "from Azure before the update (tag capacity-owner=cluster-autoscaler, set by components/infra/agentPools.ts, which reads it).",
+        "Every VM scale set leaves its capacity to the cluster autoscaler: ignoreChanges covers sku.capacity, or the program " +
+        'sends back the live capacity and says so with the tag aura-capacity: "live".',
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.vmss], (props, args, report) => {
         const ignored = args.opts?.ignoreChanges ?? [];
         if (ignored.some((p) => p === "sku.capacity" || p === "sku")) return;
-        if (props.tags?.["capacity-owner"] === "cluster-autoscaler") return;
+        if (props.tags?.["aura-capacity"] === "live") return;
         report(
-            `the resource option ignoreChanges must include "sku.capacity", or the program must read the live capacity and tag the scale set capacity-owner=cluster-autoscaler (the cluster autoscaler owns it) — got ${show(ignored)}`,
+            `the capacity belongs to the cluster autoscaler: ignoreChanges must include "sku.capacity", or the program must send the live ` +
+                `capacity and tag the scale set aura-capacity: "live" — got ignoreChanges ${show(ignored)}, no such tag`,
         );
     }),
 };
