@@ -7,6 +7,7 @@ import { z } from "zod";
 import { Profile, ProfileError, loadProfile, profileSchema } from "../profiles";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
+import { vcpuQuota } from "../components/infra/nodes";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -117,7 +118,20 @@ function validate(file: string, stack?: string): number {
         throw e;
     }
     process.stdout.write(`${file}: valid — ${summary(profile, stack === undefined)}\n`);
+    process.stdout.write(`${quotaLine(profile)}\n`);
     return 0;
+}
+
+/** The vCPU quota the profile needs in its region (README: Deploy an environment). */
+export function quotaLine(p: Profile): string {
+    const masters = p.infrastructure.compute.masters;
+    const q = vcpuQuota([
+        { vmSize: masters.type, minCount: masters.size, maxCount: masters.size },
+        ...p.pools.map((pool) => ({ vmSize: pool.vmSize, minCount: pool.minSize, maxCount: pool.maxSize })),
+    ]);
+    const sizes = Object.entries(q.bySize).map(([size, need]) => `${size} ${need.min}-${need.max}`).join(", ");
+    const unknown = q.unknownSizes.length ? `; vCPUs of ${q.unknownSizes.join(", ")} unknown here, add them` : "";
+    return `vCPU quota needed in ${p.infrastructure.region}: ${q.min} at min_size, ${q.max} at max_size (${sizes})${unknown}`;
 }
 
 function summary(p: Profile, standalone: boolean): string {

@@ -67,6 +67,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
             assert.deepStrictEqual(set.inputs.sku, { name: size, tier: "Standard", capacity: min }, "a new scale set starts at its min_size");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_enabled"], "true");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_aura-prod"], "owned");
+            assert.strictEqual(tags["aura-capacity"], "live");
             assert.deepStrictEqual(set.inputs.zones, [tags.zone]);
             assert.strictEqual(set.inputs.vmScaleSetName, `aura-prod-${tags.poolName}-z${tags.zone}`);
             assert.strictEqual((set.inputs.upgradePolicy as any).mode, "Rolling");
