@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage } from "./components/core";
-import { InfraStage, checkMasterCount } from "./components/infra";
+import { InfraStage, checkKubernetesVersion, checkMasterCount } from "./components/infra";
 import { SystemStage } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 
@@ -15,6 +15,10 @@ export = async () => {
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
+    // Likewise the Kubernetes version: one minor at a time, never down.
+    const previousVersion = await self.getOutputDetails("kubernetesVersion");
+    const versionGuard = checkKubernetesVersion(previousVersion.value, profile.kubernetes.version);
+    if (versionGuard) throw new pulumi.RunError(`${profile.environment}: ${versionGuard}`);
 
     const name = `aura-${profile.environment}`;
     const infra = new InfraStage(name, {
@@ -28,6 +32,7 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        kubernetesVersion: profile.kubernetes.version,
         ...infra.outputs,
     };
 };

@@ -61,7 +61,8 @@ describe("aura plan", () => {
                 if (typeof v === "string" && !(r.type.includes("RandomString") && r.name.endsWith("-suffix"))) secrets.push(v);
             }
         }
-        assert.ok(secrets.length >= 8, `found ${secrets.length} secret values to look for`);
+        // Five private keys and the service principal's password (join tokens are no longer in state).
+        assert.ok(secrets.length >= 6, `found ${secrets.length} secret values to look for`);
         for (const s of secrets) assert.ok(!json.includes(s), `secret leaked into the plan: ${s.slice(0, 30)}…`);
         // The token, assembled, and the PEM bodies never appear either.
         assert.doesNotMatch(json, /[a-z0-9]{6}\.[a-z0-9]{16}/);

@@ -34,8 +34,15 @@ export interface AgentPoolsArgs {
     serviceCidr: string;
     apiServerHost: pulumi.Input<string>;
     apiServerPort: number;
-    bootstrapToken: pulumi.Input<string>;
+    /** Private address of the internal API load balancer: agents reach the API inside the VNet. */
+    apiServerInternalIp: pulumi.Input<string>;
     caCertHash: pulumi.Input<string>;
+    /** Where agents fetch the current join token, with an identity that can read only that. */
+    joinToken: {
+        blobEndpoint: pulumi.Input<string>;
+        identityId: pulumi.Input<string>;
+        identityClientId: pulumi.Input<string>;
+    };
     sshPublicKey: string;
     tags: Record<string, string>;
 }
@@ -59,31 +66,33 @@ export class AgentPools extends pulumi.ComponentResource {
 
         this.pools = args.pools.map((pool) => {
             const vmssName = scaleSetName(args.environment, pool.name);
-            // The join token makes this custom data secret; a scale set's model may change, so a new
-            // token reaches the instances created after it.
-            const customData = pulumi.secret(
-                pulumi.all([args.apiServerHost, args.bootstrapToken, args.caCertHash]).apply(([apiServerHost, bootstrapToken, caCertHash]) =>
+            // No secret in the model: instances fetch the current join token at boot, so a token
+            // rotation never changes the scale set.
+            const customData = pulumi
+                .all([args.apiServerHost, args.apiServerInternalIp, args.caCertHash, args.joinToken.blobEndpoint, args.joinToken.identityClientId])
+                .apply(([apiServerHost, apiServerInternalIp, caCertHash, blobEndpoint, identityClientId]) =>
                     encodeCustomData(
                         renderAgentCloudInit({
                             clusterName: args.clusterName,
                             kubernetesVersion: args.kubernetesVersion,
                             apiServerHost,
                             apiServerPort: args.apiServerPort,
+                            apiServerInternalIp,
                             podCidr: args.podCidr,
                             serviceCidr: args.serviceCidr,
                             pool: pool.name,
-                            bootstrapToken,
                             caCertHash,
+                            metadata: { blobEndpoint, identityClientId },
                         }),
                     ),
-                ),
-            );
+                );
 
             this.scaleSets[pool.name] = new compute.VirtualMachineScaleSet(vmssName, {
                 resourceGroupName,
                 location,
                 vmScaleSetName: vmssName,
                 zones: args.zones,
+                identity: { type: "UserAssigned", userAssignedIdentities: [args.joinToken.identityId] },
                 sku: { name: pool.vmSize, tier: "Standard", capacity: pool.minSize },
                 orchestrationMode: "Uniform",
                 overprovision: false,

@@ -1,18 +1,36 @@
 // The control plane: one VM per master (the seed: masters are individual VMs, not a scale set),
-// round-robin over the zones, each with an etcd data disk, and the API server behind a Standard
-// public load balancer probed on HTTPS /readyz.
-// Masters fetch the PKI from the metadata store at boot with a read-only managed identity, so their
-// custom data holds no secret and nothing that rotates (a VM's custom data can never change).
+// round-robin over the zones, each with an etcd data disk, and the API server behind two Standard
+// load balancers probed on HTTPS /readyz: a public one for operators (NSG allow-list) and an
+// internal one in the masters' subnet that every node uses, so narrowing the allow-list never cuts
+// off a kubelet. Masters fetch the PKI from the metadata store at boot with their managed
+// identity, so their custom data holds no secret and nothing that rotates (a VM's custom data can
+// never change). What must change later (the Kubernetes version) reaches them through one Azure
+// Run Command per master, chained so masters upgrade one at a time, before the agents.
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
-import { encodeCustomData, renderMasterCloudInit } from "./cloudinit";
+import { parseCidr } from "../../profiles/cidr";
+import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterUpgradeScript } from "./cloudinit";
 import { masterName } from "./names";
+import { ETCD_DISK_SPEC, NODE_IMAGE } from "./pins";
 
 export const API_SERVER_PORT = 6443;
 
-/** The OS image of every node: Ubuntu 24.04 LTS (Gen2). */
-export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" };
+/** The OS image of every node (pinned in pins.ts). */
+export const UBUNTU_IMAGE = NODE_IMAGE;
+/** How long a master's Run Command may take: it first waits for the boot, then upgrades. */
+const RUN_COMMAND_TIMEOUT_SECONDS = 90 * 60;
+
+/**
+ * The internal API load balancer's frontend: the last usable address of the masters' subnet
+ * (Azure reserves the first four and the last), out of the way of the masters' dynamic addresses.
+ */
+export function internalApiAddress(mastersSubnet: string): string {
+    const c = parseCidr(mastersSubnet);
+    if (!c || c.prefix > 28) throw new Error(`masters subnet ${mastersSubnet} is not an IPv4 CIDR of /28 or larger`);
+    const n = c.base + 2 ** (32 - c.prefix) - 2;
+    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
 export const ADMIN_USERNAME = "azureuser";
 /** The OS disk of every node. */
 export const NODE_OS_DISK = {
@@ -41,15 +59,17 @@ export interface ControlPlaneArgs {
     vmSize: string;
     zones: string[];
     subnetId: pulumi.Input<string>;
+    /** The masters' subnet range; the internal API frontend takes an address in it. */
+    mastersSubnetCidr: string;
     /** DNS label of the API server's public IP. */
     apiDnsLabel: pulumi.Input<string>;
     kubernetesVersion: string;
     podCidr: string;
     serviceCidr: string;
     sshPublicKey: string;
+    /** The metadata store and the masters' identity (see metadataStore.ts). */
     metadata: {
         blobEndpoint: pulumi.Input<string>;
-        container: pulumi.Input<string>;
         identityId: pulumi.Input<string>;
         identityClientId: pulumi.Input<string>;
     };
@@ -63,7 +83,11 @@ export class ControlPlane extends pulumi.ComponentResource {
     readonly apiServerHost: pulumi.Output<string>;
     /** `https://<host>:6443` */
     readonly apiServerUrl: pulumi.Output<string>;
+    /** Private address of the internal API load balancer (in the masters' subnet). */
+    readonly apiServerInternalIp: string;
     readonly masters: compute.VirtualMachine[];
+    /** One Run Command per master bringing it to the profile's Kubernetes version, chained in order. */
+    readonly upgrades: compute.VirtualMachineRunCommandByVirtualMachine[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:ControlPlane", name, {}, opts);
@@ -116,7 +140,63 @@ export class ControlPlane extends pulumi.ComponentResource {
             tags,
         }, parent);
 
+        // Nodes reach the API here, inside the VNet: the NSG's allow-list (api_allowed_cidrs) only
+        // governs the public frontend, and the default VNet rule lets every node in.
+        this.apiServerInternalIp = internalApiAddress(args.mastersSubnetCidr);
+        const ilbName = `${name}-api-ilb`;
+        const ilbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${ilbName}`;
+        const ilb = new network.LoadBalancer(ilbName, {
+            resourceGroupName,
+            location,
+            loadBalancerName: ilbName,
+            sku: { name: "Standard", tier: "Regional" },
+            frontendIPConfigurations: [{
+                name: "api-internal",
+                privateIPAllocationMethod: "Static",
+                privateIPAddress: this.apiServerInternalIp,
+                subnet: { id: args.subnetId },
+                zones: args.zones,
+            }],
+            backendAddressPools: [{ name: "masters" }],
+            probes: [{
+                name: "kube-apiserver-readyz",
+                protocol: "Https",
+                port: API_SERVER_PORT,
+                requestPath: "/readyz",
+                intervalInSeconds: 5,
+                probeThreshold: 2,
+            }],
+            loadBalancingRules: [{
+                name: "kube-apiserver",
+                protocol: "Tcp",
+                frontendPort: API_SERVER_PORT,
+                backendPort: API_SERVER_PORT,
+                frontendIPConfiguration: { id: pulumi.interpolate`${ilbId}/frontendIPConfigurations/api-internal` },
+                backendAddressPool: { id: pulumi.interpolate`${ilbId}/backendAddressPools/masters` },
+                probe: { id: pulumi.interpolate`${ilbId}/probes/kube-apiserver-readyz` },
+                idleTimeoutInMinutes: 30,
+                enableTcpReset: true,
+            }],
+            tags,
+        }, parent);
+
         this.masters = [];
+        this.upgrades = [];
+        // Every master boots from the same document and decides at boot whether to create or join.
+        const bootArgs: pulumi.Output<MasterCloudInitArgs> = pulumi
+            .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.identityClientId])
+            .apply(([apiServerHost, blobEndpoint, identityClientId]) => ({
+                clusterName: args.clusterName,
+                kubernetesVersion: args.kubernetesVersion,
+                apiServerHost,
+                apiServerPort: API_SERVER_PORT,
+                apiServerInternalIp: this.apiServerInternalIp,
+                podCidr: args.podCidr,
+                serviceCidr: args.serviceCidr,
+                metadata: { blobEndpoint, identityClientId },
+            }));
+        const customData = bootArgs.apply((a) => encodeCustomData(renderMasterCloudInit(a)));
+        const upgradeScript = bootArgs.apply(renderMasterUpgradeScript);
         for (let i = 0; i < args.count; i++) {
             const vmName = masterName(args.environment, i);
             const zone = args.zones[i % args.zones.length];
@@ -129,27 +209,13 @@ export class ControlPlane extends pulumi.ComponentResource {
                     primary: true,
                     privateIPAllocationMethod: "Dynamic",
                     subnet: { id: args.subnetId },
-                    loadBalancerBackendAddressPools: [{ id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` }],
+                    loadBalancerBackendAddressPools: [
+                        { id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` },
+                        { id: pulumi.interpolate`${ilb.id}/backendAddressPools/masters` },
+                    ],
                 }],
                 tags,
             }, parent);
-
-            const customData = pulumi
-                .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.container, args.metadata.identityClientId])
-                .apply(([apiServerHost, blobEndpoint, container, identityClientId]) =>
-                    encodeCustomData(
-                        renderMasterCloudInit({
-                            role: i === 0 ? "init" : "join",
-                            clusterName: args.clusterName,
-                            kubernetesVersion: args.kubernetesVersion,
-                            apiServerHost,
-                            apiServerPort: API_SERVER_PORT,
-                            podCidr: args.podCidr,
-                            serviceCidr: args.serviceCidr,
-                            metadata: { blobEndpoint, container, identityClientId },
-                        }),
-                    ),
-                );
 
             this.masters.push(new compute.VirtualMachine(vmName, {
                 resourceGroupName,
@@ -172,9 +238,9 @@ export class ControlPlane extends pulumi.ComponentResource {
                         name: `${vmName}-etcd`,
                         lun: 0,
                         createOption: "Empty",
-                        diskSizeGB: 64,
-                        caching: "None",
-                        managedDisk: { storageAccountType: "Premium_LRS" },
+                        diskSizeGB: ETCD_DISK_SPEC.diskSizeGB,
+                        caching: ETCD_DISK_SPEC.caching,
+                        managedDisk: { storageAccountType: ETCD_DISK_SPEC.storageAccountType },
                         deleteOption: "Detach",
                     }],
                 },
@@ -189,6 +255,23 @@ export class ControlPlane extends pulumi.ComponentResource {
                 // The image's "latest" is resolved at creation in the same way.
                 ignoreChanges: ["osProfile.customData", "storageProfile.imageReference"],
             }));
+
+            // The Kubernetes version reaches existing masters here, never through a VM update: the
+            // script waits for the boot, does nothing when the master already runs the version,
+            // else upgrades it with kubeadm. Each waits for the previous master's, so masters
+            // upgrade one at a time (and the agent pools wait for all of them).
+            const previous = this.upgrades[this.upgrades.length - 1];
+            this.upgrades.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-kubernetes`, {
+                resourceGroupName,
+                location,
+                vmName: this.masters[i].name,
+                runCommandName: "aura-kubernetes-version",
+                source: { script: upgradeScript },
+                asyncExecution: false,
+                treatFailureAsDeploymentFailure: true,
+                timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
+                tags: { ...tags, kubernetesVersion: args.kubernetesVersion },
+            }, { ...parent, dependsOn: previous ? [previous] : [] }));
         }
 
         this.registerOutputs({ apiServerUrl: this.apiServerUrl });

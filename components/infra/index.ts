@@ -14,7 +14,7 @@ import { Network } from "./network";
 import { Pki, adminKubeconfig } from "./pki";
 import { ServicePrincipal } from "./servicePrincipal";
 
-export { checkMasterCount } from "./guard";
+export { checkKubernetesVersion, checkMasterCount } from "./guard";
 
 /** Where the root kubeconfig is kept in the metadata store. */
 export const ADMIN_KUBECONFIG_BLOB = "kubeconfig/admin.json";
@@ -102,7 +102,6 @@ export class InfraStage extends pulumi.ComponentResource {
             store.put(METADATA_BLOBS.frontProxyCaKey, pki.frontProxyCa.keyPem),
             store.put(METADATA_BLOBS.saKey, pki.serviceAccountKey),
             store.put(METADATA_BLOBS.saPub, pki.serviceAccountPub),
-            store.put(METADATA_BLOBS.bootstrapToken, pki.bootstrapToken, "text/plain"),
         ];
 
         const dnsLabel = suffix.apply((s) => apiDnsLabel(env, s));
@@ -116,6 +115,7 @@ export class InfraStage extends pulumi.ComponentResource {
             vmSize: infra.compute.masters.type,
             zones: infra.zones,
             subnetId: net.mastersSubnet.id,
+            mastersSubnetCidr: infra.network.masters_subnet,
             apiDnsLabel: dnsLabel,
             kubernetesVersion: profile.kubernetes.version,
             podCidr: infra.network.pod_cidr,
@@ -123,11 +123,10 @@ export class InfraStage extends pulumi.ComponentResource {
             sshPublicKey: args.sshPublicKey,
             metadata: {
                 blobEndpoint: store.blobEndpoint,
-                container: store.container.name,
                 identityId: store.readerIdentity.id,
                 identityClientId: store.readerIdentity.clientId,
             },
-            bootDependencies: [...pkiBlobs, store.readerAssignment],
+            bootDependencies: [...pkiBlobs, ...store.masterAssignments],
             tags,
         }, parent);
 
@@ -137,7 +136,8 @@ export class InfraStage extends pulumi.ComponentResource {
             caCertPem: pki.clusterCa.certPem,
             admin: pki.admin,
         });
-        store.put(ADMIN_KUBECONFIG_BLOB, this.adminKubeconfig, "application/json");
+        // Break-glass only: in a container no node identity has a role on.
+        store.put(ADMIN_KUBECONFIG_BLOB, this.adminKubeconfig, "application/json", "breakGlass");
 
         this.agentPools = new AgentPools(`${name}-pools`, {
             resourceGroupName: rg.name,
@@ -152,11 +152,12 @@ export class InfraStage extends pulumi.ComponentResource {
             serviceCidr: infra.network.service_cidr,
             apiServerHost: controlPlane.apiServerHost,
             apiServerPort: API_SERVER_PORT,
-            bootstrapToken: pki.bootstrapToken,
+            apiServerInternalIp: controlPlane.apiServerInternalIp,
             caCertHash: pki.caCertHash,
+            joinToken: { blobEndpoint: store.blobEndpoint, identityId: store.agentIdentity.id, identityClientId: store.agentIdentity.clientId },
             sshPublicKey: args.sshPublicKey,
             tags,
-        }, { ...parent, dependsOn: [controlPlane] });
+        }, { ...parent, dependsOn: [controlPlane, store.agentAssignment] }); // after every master's upgrade
 
         this.outputs = {
             resourceGroup: rg.name,
