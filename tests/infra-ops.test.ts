@@ -90,7 +90,7 @@ describe("infra stage: Kubernetes upgrades", function () {
         });
         // The agents' scale sets (new kubelets) wait for the whole control plane, Run Commands included.
         const pools = one(after, "aura:infra:AgentPools");
-        assert.ok(pools.options.dependsOn?.includes(controlPlane.urn));
+        for (const command of commands) assert.ok(pools.options.dependsOn?.includes(command.urn), `agent pools wait for ${command.name}`);
         for (const set of byType(after, "azure-native:compute:VirtualMachineScaleSet")) {
             assert.match(decode((set.inputs.virtualMachineProfile as any).osProfile.customData), /readonly K8S_VERSION='1\.33\.5'/);
         }
