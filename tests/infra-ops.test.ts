@@ -146,7 +146,7 @@ describe("infra stage: least privilege", function () {
     function principalsOf(resources: PlannedResource[]): string[] {
         const ids = new Set(resources.map((r) => (r.inputs.identity as any).userAssignedIdentities[0] as string));
         assert.strictEqual(ids.size, 1);
-        const identity = byType(prod, "azure-native:managedidentity:UserAssignedIdentity").find((i) => [...ids][0].endsWith(`/${i.inputs.resourceName}`));
+        const identity = byType(prod, "azure-native:managedidentity:UserAssignedIdentity").find((i) => [...ids][0].endsWith(`/${String(i.inputs.resourceName)}`));
         assert.ok(identity, `no identity ${[...ids][0]}`);
         return [mockUuid(`principal:${identity.name}`)];
     }
@@ -155,14 +155,14 @@ describe("infra stage: least privilege", function () {
         const blob = byType(prod, "azure-native:storage:Blob").find((b) => b.inputs.blobName === blobName);
         assert.ok(blob, `no blob ${blobName}`);
         const account = one(prod, "azure-native:storage:StorageAccount");
-        const accountId = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${account.inputs.resourceGroupName}/providers/Microsoft.Storage/storageAccounts/${account.inputs.accountName}`;
-        return `${accountId}/blobServices/default/containers/${blob.inputs.containerName}/blobs/${blobName}`;
+        const accountId = `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/${String(account.inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${String(account.inputs.accountName)}`;
+        return `${accountId}/blobServices/default/containers/${String(blob.inputs.containerName)}/blobs/${blobName}`;
     }
 
     /** Role assignments of `principals` whose scope covers `target` (the scope is the target or one of its parents). */
     function covering(principals: string[], target: string): PlannedResource[] {
         return byType(prod, "azure-native:authorization:RoleAssignment").filter(
-            (a) => principals.includes(a.inputs.principalId as string) && (target === a.inputs.scope || target.startsWith(`${a.inputs.scope}/`)),
+            (a) => principals.includes(a.inputs.principalId as string) && (target === a.inputs.scope || target.startsWith(`${String(a.inputs.scope)}/`)),
         );
     }
 
