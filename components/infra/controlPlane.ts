@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
+import type * as types from "@pulumi/azure-native/types";
 import { parseCidr } from "../../profiles/cidr";
 import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterUpgradeScript } from "./cloudinit";
 import { masterName } from "./names";
@@ -107,78 +108,54 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.apiServerHost = ip.dnsSettings.apply((d) => d?.fqdn ?? "");
         this.apiServerUrl = pulumi.interpolate`https://${this.apiServerHost}:${API_SERVER_PORT}`;
 
-        const lbName = `${name}-api-lb`;
-        const lbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}`;
-        const lb = new network.LoadBalancer(lbName, {
-            resourceGroupName,
-            location,
-            loadBalancerName: lbName,
-            sku: { name: "Standard", tier: "Regional" },
-            frontendIPConfigurations: [{ name: "api", publicIPAddress: { id: ip.id } }],
-            backendAddressPools: [{ name: "masters" }],
-            probes: [{
-                name: "kube-apiserver-readyz",
-                protocol: "Https",
-                port: API_SERVER_PORT,
-                requestPath: "/readyz",
-                intervalInSeconds: 5,
-                probeThreshold: 2,
-            }],
-            loadBalancingRules: [{
-                name: "kube-apiserver",
-                protocol: "Tcp",
-                frontendPort: API_SERVER_PORT,
-                backendPort: API_SERVER_PORT,
-                frontendIPConfiguration: { id: pulumi.interpolate`${lbId}/frontendIPConfigurations/api` },
-                backendAddressPool: { id: pulumi.interpolate`${lbId}/backendAddressPools/masters` },
-                probe: { id: pulumi.interpolate`${lbId}/probes/kube-apiserver-readyz` },
-                idleTimeoutInMinutes: 30,
-                enableTcpReset: true,
-                // Outbound traffic leaves through the subnet's NAT gateway.
-                disableOutboundSnat: true,
-            }],
-            tags,
-        }, parent);
+        // One load balancer per audience, the same probe and rule on each: a frontend, the masters
+        // behind it, HTTPS /readyz deciding which master gets traffic.
+        const apiLoadBalancer = (lbName: string, frontend: types.input.network.FrontendIPConfigurationArgs & { name: string }, extraRule: { disableOutboundSnat?: boolean }) => {
+            const lbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}`;
+            return new network.LoadBalancer(lbName, {
+                resourceGroupName,
+                location,
+                loadBalancerName: lbName,
+                sku: { name: "Standard", tier: "Regional" },
+                frontendIPConfigurations: [frontend],
+                backendAddressPools: [{ name: "masters" }],
+                probes: [{
+                    name: "kube-apiserver-readyz",
+                    protocol: "Https",
+                    port: API_SERVER_PORT,
+                    requestPath: "/readyz",
+                    intervalInSeconds: 5,
+                    probeThreshold: 2,
+                }],
+                loadBalancingRules: [{
+                    name: "kube-apiserver",
+                    protocol: "Tcp",
+                    frontendPort: API_SERVER_PORT,
+                    backendPort: API_SERVER_PORT,
+                    frontendIPConfiguration: { id: pulumi.interpolate`${lbId}/frontendIPConfigurations/${frontend.name}` },
+                    backendAddressPool: { id: pulumi.interpolate`${lbId}/backendAddressPools/masters` },
+                    probe: { id: pulumi.interpolate`${lbId}/probes/kube-apiserver-readyz` },
+                    idleTimeoutInMinutes: 30,
+                    enableTcpReset: true,
+                    ...extraRule,
+                }],
+                tags,
+            }, parent);
+        };
+        // Outbound traffic leaves through the subnet's NAT gateway.
+        const lb = apiLoadBalancer(`${name}-api-lb`, { name: "api", publicIPAddress: { id: ip.id } }, { disableOutboundSnat: true });
 
         // Nodes reach the API here, inside the VNet: the NSG's allow-list (api_allowed_cidrs) only
         // governs the public frontend, and the default VNet rule lets every node in.
         this.apiServerInternalIp = internalApiAddress(args.mastersSubnetCidr);
-        const ilbName = `${name}-api-ilb`;
-        const ilbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${ilbName}`;
-        const ilb = new network.LoadBalancer(ilbName, {
-            resourceGroupName,
-            location,
-            loadBalancerName: ilbName,
-            sku: { name: "Standard", tier: "Regional" },
-            frontendIPConfigurations: [{
-                name: "api-internal",
-                privateIPAllocationMethod: "Static",
-                privateIPAddress: this.apiServerInternalIp,
-                subnet: { id: args.subnetId },
-                zones: args.zones,
-            }],
-            backendAddressPools: [{ name: "masters" }],
-            probes: [{
-                name: "kube-apiserver-readyz",
-                protocol: "Https",
-                port: API_SERVER_PORT,
-                requestPath: "/readyz",
-                intervalInSeconds: 5,
-                probeThreshold: 2,
-            }],
-            loadBalancingRules: [{
-                name: "kube-apiserver",
-                protocol: "Tcp",
-                frontendPort: API_SERVER_PORT,
-                backendPort: API_SERVER_PORT,
-                frontendIPConfiguration: { id: pulumi.interpolate`${ilbId}/frontendIPConfigurations/api-internal` },
-                backendAddressPool: { id: pulumi.interpolate`${ilbId}/backendAddressPools/masters` },
-                probe: { id: pulumi.interpolate`${ilbId}/probes/kube-apiserver-readyz` },
-                idleTimeoutInMinutes: 30,
-                enableTcpReset: true,
-            }],
-            tags,
-        }, parent);
+        const ilb = apiLoadBalancer(`${name}-api-ilb`, {
+            name: "api-internal",
+            privateIPAllocationMethod: "Static",
+            privateIPAddress: this.apiServerInternalIp,
+            subnet: { id: args.subnetId },
+            // Zone-redundant where the region has zones.
+            zones: args.zones.length > 0 ? args.zones : undefined,
+        }, {});
 
         this.masters = [];
         this.upgrades = [];
