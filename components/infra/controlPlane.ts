@@ -1,11 +1,13 @@
 // The control plane: one VM per master (the seed: masters are individual VMs, not a scale set),
-// round-robin over the zones, each with an etcd data disk, and the API server behind two Standard
-// load balancers probed on HTTPS /readyz: a public one for operators (NSG allow-list) and an
+// round-robin over the zones, each with its own protected etcd disk, and the API server behind two
+// Standard load balancers probed on HTTPS /readyz: a public one for operators (NSG allow-list) and an
 // internal one in the masters' subnet that every node uses, so narrowing the allow-list never cuts
-// off a kubelet. Masters fetch the PKI from the metadata store at boot with their managed
-// identity, so their custom data holds no secret and nothing that rotates (a VM's custom data can
-// never change). What must change later (the Kubernetes version) reaches them through one Azure
-// Run Command per master, chained so masters upgrade one at a time, before the agents.
+// off a kubelet. Masters update one after another (etcd keeps its quorum) and take SSH key changes
+// through an extension (a VM's keys are fixed at creation). Masters fetch the PKI from the metadata
+// store at boot with their managed identity, so their custom data holds no secret and nothing that
+// rotates (a VM's custom data can never change). What must change later (the Kubernetes version)
+// reaches them through one Azure Run Command per master, chained so masters upgrade one at a time,
+// before the agents.
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
@@ -13,9 +15,11 @@ import type * as types from "@pulumi/azure-native/types";
 import { parseCidr } from "../../profiles/cidr";
 import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterUpgradeScript } from "./cloudinit";
 import { masterName } from "./names";
+import { SSH_ACCESS_EXTENSION, sshAccessSettings, supportsAcceleratedNetworking, zonesInput } from "./nodes";
 import { ETCD_DISK_SPEC, NODE_IMAGE } from "./pins";
 
 export const API_SERVER_PORT = 6443;
+/** Size of each master's etcd disk. */
 
 /** The OS image of every node (pinned in pins.ts). */
 export const UBUNTU_IMAGE = NODE_IMAGE;
@@ -58,9 +62,11 @@ export interface ControlPlaneArgs {
     clusterName: string;
     count: number;
     vmSize: string;
+    /** Availability zones; [] in a region without zones. */
     zones: string[];
-    subnetId: pulumi.Input<string>;
-    /** The masters' subnet range; the internal API frontend takes an address in it. */
+    /** Masters subnet per zone, in the order of `zones` (one without zones); master i joins subnet i mod n. */
+    subnetIds: pulumi.Input<string>[];
+    /** The first masters subnet's range: the internal API frontend takes an address in it (subnetIds[0]). */
     mastersSubnetCidr: string;
     /** DNS label of the API server's public IP. */
     apiDnsLabel: pulumi.Input<string>;
@@ -101,7 +107,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             publicIpAddressName: `${name}-api-ip`,
             sku: { name: "Standard", tier: "Regional" },
             publicIPAllocationMethod: "Static",
-            zones: args.zones,
+            zones: zonesInput(args.zones),
             dnsSettings: { domainNameLabel: args.apiDnsLabel },
             tags,
         }, parent);
@@ -152,9 +158,9 @@ export class ControlPlane extends pulumi.ComponentResource {
             name: "api-internal",
             privateIPAllocationMethod: "Static",
             privateIPAddress: this.apiServerInternalIp,
-            subnet: { id: args.subnetId },
+            subnet: { id: args.subnetIds[0] },
             // Zone-redundant where the region has zones.
-            zones: args.zones.length > 0 ? args.zones : undefined,
+            zones: zonesInput(args.zones),
         }, {});
 
         this.masters = [];
@@ -176,16 +182,17 @@ export class ControlPlane extends pulumi.ComponentResource {
         const upgradeScript = bootArgs.apply(renderMasterUpgradeScript);
         for (let i = 0; i < args.count; i++) {
             const vmName = masterName(args.environment, i);
-            const zone = args.zones[i % args.zones.length];
+            const zone: string | undefined = args.zones[i % args.zones.length];
             const nic = new network.NetworkInterface(`${vmName}-nic`, {
                 resourceGroupName,
                 location,
                 networkInterfaceName: `${vmName}-nic`,
+                enableAcceleratedNetworking: supportsAcceleratedNetworking(args.vmSize),
                 ipConfigurations: [{
                     name: "ipconfig1",
                     primary: true,
                     privateIPAllocationMethod: "Dynamic",
-                    subnet: { id: args.subnetId },
+                    subnet: { id: args.subnetIds[i % args.subnetIds.length] },
                     loadBalancerBackendAddressPools: [
                         { id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` },
                         { id: pulumi.interpolate`${ilb.id}/backendAddressPools/masters` },
@@ -194,11 +201,25 @@ export class ControlPlane extends pulumi.ComponentResource {
                 tags,
             }, parent);
 
-            this.masters.push(new compute.VirtualMachine(vmName, {
+            // etcd's disk is its own resource, protected and in its master's zone: a rebuilt master
+            // attaches the same disk (its data survives), and nothing deletes it by accident.
+            const etcdDisk = new compute.Disk(`${vmName}-etcd`, {
+                resourceGroupName,
+                location,
+                diskName: `${vmName}-etcd`,
+                zones: zonesInput(zone ? [zone] : []),
+                sku: { name: ETCD_DISK_SPEC.storageAccountType },
+                creationData: { createOption: "Empty" },
+                diskSizeGB: ETCD_DISK_SPEC.diskSizeGB,
+                tags: { ...tags, role: "etcd" },
+            }, { ...parent, protect: true });
+
+            const previous = this.masters[i - 1];
+            const master = new compute.VirtualMachine(vmName, {
                 resourceGroupName,
                 location,
                 vmName,
-                zones: [zone],
+                zones: zonesInput(zone ? [zone] : []),
                 hardwareProfile: { vmSize: args.vmSize },
                 identity: { type: "UserAssigned", userAssignedIdentities: [args.metadata.identityId] },
                 osProfile: {
@@ -212,43 +233,55 @@ export class ControlPlane extends pulumi.ComponentResource {
                     osDisk: { ...NODE_OS_DISK, name: `${vmName}-os`, deleteOption: "Delete" },
                     // etcd gets its own disk (LUN 0): its fsync latency decides the cluster's health.
                     dataDisks: [{
-                        name: `${vmName}-etcd`,
                         lun: 0,
-                        createOption: "Empty",
-                        diskSizeGB: ETCD_DISK_SPEC.diskSizeGB,
+                        createOption: "Attach",
                         caching: ETCD_DISK_SPEC.caching,
-                        managedDisk: { storageAccountType: ETCD_DISK_SPEC.storageAccountType },
+                        managedDisk: { id: etcdDisk.id },
                         deleteOption: "Detach",
                     }],
                 },
                 networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
                 diagnosticsProfile: { bootDiagnostics: { enabled: true } },
-                tags: { ...tags, role: "master", zone },
+                tags: { ...tags, role: "master", ...(zone ? { zone } : {}) },
             }, {
                 ...parent,
-                dependsOn: args.bootDependencies,
+                // One master at a time: an update that restarts a VM (a size change) waits until the
+                // previous master is back, so etcd never loses two members at once.
+                dependsOn: [...args.bootDependencies, ...(previous ? [previous] : [])],
                 // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
                 // a newer boot script applies to masters created from now on, never by replacement.
-                // The image's "latest" is resolved at creation in the same way.
-                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference"],
-            }));
+                // The image's "latest" is resolved at creation in the same way. The SSH keys are fixed
+                // at creation too (PropertyChangeNotAllowed): a new key arrives through the extension below.
+                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"],
+            });
+            this.masters.push(master);
+
+            new compute.VirtualMachineExtension(`${vmName}-ssh-access`, {
+                resourceGroupName,
+                location,
+                vmName: master.name,
+                vmExtensionName: "ssh-access",
+                ...SSH_ACCESS_EXTENSION,
+                protectedSettings: sshAccessSettings(ADMIN_USERNAME, args.sshPublicKey),
+                tags,
+            }, parent);
 
             // The Kubernetes version reaches existing masters here, never through a VM update: the
             // script waits for the boot, does nothing when the master already runs the version,
             // else upgrades it with kubeadm. Each waits for the previous master's, so masters
             // upgrade one at a time (and the agent pools wait for all of them).
-            const previous = this.upgrades[this.upgrades.length - 1];
+            const previousUpgrade = this.upgrades[this.upgrades.length - 1];
             this.upgrades.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-kubernetes`, {
                 resourceGroupName,
                 location,
-                vmName: this.masters[i].name,
+                vmName: master.name,
                 runCommandName: "aura-kubernetes-version",
                 source: { script: upgradeScript },
                 asyncExecution: false,
                 treatFailureAsDeploymentFailure: true,
                 timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
                 tags: { ...tags, kubernetesVersion: args.kubernetesVersion },
-            }, { ...parent, dependsOn: previous ? [previous] : [] }));
+            }, { ...parent, dependsOn: previousUpgrade ? [previousUpgrade] : [] }));
         }
 
         this.registerOutputs({ apiServerUrl: this.apiServerUrl });

@@ -20,7 +20,10 @@ type ContainerKey = keyof typeof METADATA_CONTAINERS;
 const RETENTION_DAYS = 30;
 
 export interface MetadataStoreArgs {
+    /** A resource group of its own: outside the cluster principal's scope. */
     resourceGroupName: pulumi.Input<string>;
+    /** Zone-redundant storage (ZRS) where the region has zones; locally redundant (LRS) otherwise. */
+    zoneRedundant: boolean;
     location: string;
     subscriptionId: pulumi.Input<string>;
     /** Storage account name (see names.ts). */
@@ -61,7 +64,7 @@ export class MetadataStore extends pulumi.ComponentResource {
             location,
             accountName: args.accountName,
             kind: "StorageV2",
-            sku: { name: "Standard_ZRS" },
+            sku: { name: args.zoneRedundant ? "Standard_ZRS" : "Standard_LRS" },
             accessTier: "Hot",
             enableHttpsTrafficOnly: true,
             minimumTlsVersion: "TLS1_2",
