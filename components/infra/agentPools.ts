@@ -16,6 +16,9 @@ import { SSH_ACCESS_EXTENSION, scaleSetCapacity, splitOverZones, sshAccessSettin
 /** The kubelet's local health endpoint: the scale set's health signal for rolling upgrades. */
 export const KUBELET_HEALTHZ = { protocol: "http", port: 10248, requestPath: "/healthz" };
 
+/** Marks a scale set whose capacity the program reads back from the live scale set (not `ignoreChanges`). */
+export const CAPACITY_TAG = { "aura-capacity": "live" };
+
 /** Tags that cluster-autoscaler's Azure auto-discovery reads (bounds of this scale set), plus the pool name. */
 export function autoscalerTags(clusterName: string, pool: string, bounds: { minSize: number; maxSize: number }): Record<string, string> {
     return {
@@ -194,7 +197,8 @@ export class AgentPools extends pulumi.ComponentResource {
                         ],
                     },
                 },
-                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...(zone ? { zone } : {}) },
+                // CAPACITY_TAG tells the policy pack (policy/) that the capacity sent is the live one.
+                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...CAPACITY_TAG, ...(zone ? { zone } : {}) },
             }, { parent: this });
 
             const info: PoolInfo = { name: pool.name, scaleSetName: vmssName, minSize, maxSize, vmSize: pool.vmSize };
