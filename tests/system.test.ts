@@ -240,7 +240,8 @@ describe("system stage: access changes", () => {
         fs.writeFileSync(file, text);
         await assert.rejects(
             plan({ profile: file, stack: "dev" }),
-            /access\.users\.1\.namespaces\.1: not a namespace the platform creates \(aura-dev, aura-system\) — got "kube-system"/,
+            // The profile refuses it (issue #13), with the one formatter's key path.
+            /access\.users\[1\]\.namespaces\[1\]: is not a namespace the platform creates \(aura-dev or aura-system\) — got "kube-system"/,
         );
     });
 });

@@ -22,6 +22,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
+import { OLDEST_KUBERNETES } from "../../profiles/versions";
 import { CONTAINERD_APT_VERSION } from "./pins";
 
 // ---------------------------------------------------------------------------
@@ -31,8 +32,8 @@ import { CONTAINERD_APT_VERSION } from "./pins";
 export const KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4";
 export const KUBELET_CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1";
 export const AUDIT_API_VERSION = "audit.k8s.io/v1";
-/** kubeadm v1beta4 needs Kubernetes 1.31 or newer. */
-export const MIN_KUBERNETES_MINOR = 31;
+/** kubeadm v1beta4 needs Kubernetes 1.31 or newer (the bound lives with the profile's version rules). */
+export const MIN_KUBERNETES_MINOR: number = OLDEST_KUBERNETES.minor;
 
 /**
  * The metadata store's containers. Each identity gets a role on the containers it needs and no
