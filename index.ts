@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkMasterCount, deployedScaleSetNames } from "./components/infra";
+import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
@@ -19,6 +19,10 @@ export = async () => {
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
+    // Likewise the Kubernetes version: one minor at a time, never down.
+    const previousVersion = await self.getOutputDetails("kubernetesVersion");
+    const versionGuard = checkKubernetesVersion(previousVersion.value, profile.kubernetes.version);
+    if (versionGuard) throw new pulumi.RunError(`${profile.environment}: ${versionGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
     // upstream, and the upstream's last deployment says which release that is.
@@ -63,6 +67,7 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        kubernetesVersion: profile.kubernetes.version,
         // What a downstream stack's promotion check reads.
         release: profile.release,
         ...infra.outputs,

@@ -47,8 +47,15 @@ export interface AgentPoolsArgs {
     serviceCidr: string;
     apiServerHost: pulumi.Input<string>;
     apiServerPort: number;
-    bootstrapToken: pulumi.Input<string>;
+    /** Private address of the internal API load balancer: agents reach the API inside the VNet. */
+    apiServerInternalIp: pulumi.Input<string>;
     caCertHash: pulumi.Input<string>;
+    /** Where agents fetch the current join token, with an identity that can read only that. */
+    joinToken: {
+        blobEndpoint: pulumi.Input<string>;
+        identityId: pulumi.Input<string>;
+        identityClientId: pulumi.Input<string>;
+    };
     sshPublicKey: string;
     /**
      * Scale sets the last deployment reported (stack output `pools`). Their live model is read before
@@ -92,25 +99,26 @@ export class AgentPools extends pulumi.ComponentResource {
             return zones.flatMap((zone, i) => (bounds[i].maxSize > 0 ? [{ pool, zone, subnetId: args.subnetIds[i], ...bounds[i] }] : []));
         }).map(({ pool, zone, subnetId, minSize, maxSize }) => {
             const vmssName = scaleSetName(args.environment, pool.name, zone);
-            // The join token makes this custom data secret; a scale set's model may change, so a new
-            // token reaches the instances created after it.
-            const customData = pulumi.secret(
-                pulumi.all([args.apiServerHost, args.bootstrapToken, args.caCertHash]).apply(([apiServerHost, bootstrapToken, caCertHash]) =>
+            // No secret in the model: instances fetch the current join token at boot, so a token
+            // rotation never changes the scale set.
+            const customData = pulumi
+                .all([args.apiServerHost, args.apiServerInternalIp, args.caCertHash, args.joinToken.blobEndpoint, args.joinToken.identityClientId])
+                .apply(([apiServerHost, apiServerInternalIp, caCertHash, blobEndpoint, identityClientId]) =>
                     encodeCustomData(
                         renderAgentCloudInit({
                             clusterName: args.clusterName,
                             kubernetesVersion: args.kubernetesVersion,
                             apiServerHost,
                             apiServerPort: args.apiServerPort,
+                            apiServerInternalIp,
                             podCidr: args.podCidr,
                             serviceCidr: args.serviceCidr,
                             pool: pool.name,
-                            bootstrapToken,
                             caCertHash,
+                            metadata: { blobEndpoint, identityClientId },
                         }),
                     ),
-                ),
-            );
+                );
 
             // azure-native updates a scale set with a full PUT of the program's inputs, and
             // `ignoreChanges` would send the last *state* input (stale unless refreshed). So the
@@ -131,6 +139,7 @@ export class AgentPools extends pulumi.ComponentResource {
                 location,
                 vmScaleSetName: vmssName,
                 zones: zone ? [zone] : undefined,
+                identity: { type: "UserAssigned", userAssignedIdentities: [args.joinToken.identityId] },
                 sku: { name: pool.vmSize, tier: "Standard", capacity },
                 orchestrationMode: "Uniform",
                 overprovision: false,
