@@ -109,7 +109,7 @@ function validate(file: string, stack?: string): number {
     try {
         // A file name is no stack name: without --stack, everything but the stack-derived
         // environment name is checked, and the summary says what a stack name must be.
-        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK });
+        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK, standalone: stack === undefined });
     } catch (e) {
         if (e instanceof ProfileError) {
             process.stderr.write(`${e.message}\n`);

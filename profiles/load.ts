@@ -41,9 +41,19 @@ export interface Profile extends Omit<ParsedProfile, "environment" | "release"> 
     pools: AgentPool[];
 }
 
-/** Reads and validates the profile at `file`; `stack` supplies the default environment name. */
-export function loadProfile(file: string, opts: { stack: string }): Profile {
-    return parseProfile(readProfileText(file), { file, stack: opts.stack });
+/** How the stack is known: `stack` supplies the default environment name. */
+export interface StackOptions {
+    stack: string;
+    /**
+     * True when `stack` only stands in for a stack not yet named (`aura validate` without --stack):
+     * then a profile without `environment:` may bind users in any one `aura-<name>` namespace.
+     */
+    standalone?: boolean;
+}
+
+/** Reads and validates the profile at `file`. */
+export function loadProfile(file: string, opts: StackOptions): Profile {
+    return parseProfile(readProfileText(file), { file, ...opts });
 }
 
 /**
@@ -88,7 +98,7 @@ export function readProfileText(file: string): string {
 }
 
 /** Validates profile text; `file` only names the source in messages. */
-export function parseProfile(text: string, opts: { file: string; stack: string }): Profile {
+export function parseProfile(text: string, opts: { file: string } & StackOptions): Profile {
     const { file, stack } = opts;
     if (text.length > MAX_PROFILE_BYTES) {
         throw new ProfileError(file, [`(top level): the profile is larger than ${MAX_PROFILE_BYTES / 1024} KiB, the limit for a profile`]);
@@ -120,10 +130,16 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
     if (namespaces.core === SYSTEM_NAMESPACE) {
         late.push(problem(["environment"], `the stack name ${JSON.stringify(stack)} would make the core namespace ${SYSTEM_NAMESPACE}, the system stage's own: set environment: in the profile`));
     }
+    // Without a stack name, the first aura-<name> namespace a user names stands for the core namespace.
+    let core = namespaces.core;
+    if (opts.standalone && parsed.environment === undefined) {
+        const named = parsed.access.users.flatMap((u) => u.namespaces ?? []).find((ns) => ns !== SYSTEM_NAMESPACE);
+        if (named && /^aura-[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/.test(named)) core = named;
+    }
     parsed.access.users.forEach((user, i) =>
         (user.namespaces ?? []).forEach((ns, j) => {
-            if (ns !== namespaces.core && ns !== namespaces.system) {
-                late.push(problem(["access", "users", i, "namespaces", j], `is not a namespace the platform creates (${namespaces.core} or ${namespaces.system})`, { value: ns }));
+            if (ns !== core && ns !== namespaces.system) {
+                late.push(problem(["access", "users", i, "namespaces", j], `is not a namespace the platform creates (${core} or ${namespaces.system})`, { value: ns }));
             }
         }),
     );

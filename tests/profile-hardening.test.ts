@@ -124,6 +124,15 @@ describe("profile hardening: refused with a key path and a reason", () => {
         assert.doesNotMatch(message, /hunter2/);
     });
 
+    it("checks user namespaces without --stack against the one aura-<name> namespace the users name", async () => {
+        const users = (...namespaces: string[]) => seedWith({ access: { users: [{ name: "ann", role: "view", namespaces }] } });
+        const ok = await aura("validate", tempFile("any-name.yaml", users("aura-dev", "aura-system")));
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        const r = await aura("validate", tempFile("any-name.yaml", users("aura-dev", "aura-prod")));
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /access\.users\[0\]\.namespaces\[1\]: is not a namespace the platform creates \(aura-dev or aura-system\) — got "aura-prod"/);
+    });
+
     it("refuses the stack name system as an environment (namespace aura-system)", async () => {
         const message = await refused(SEED, tempFile("system.yaml", SEED), "system");
         assert.match(message, /environment: the stack name "system" would make the core namespace aura-system/);
