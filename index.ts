@@ -60,12 +60,13 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        // What a downstream stack's promotion check reads.
+        // The release this deployment runs: what a downstream stack's promotion check reads.
+        release: profile.release,
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,
         /** The platform's public address: the Azure load balancer in front of nginx. */
         publicAddress: core.publicAddress,
-        // The release this deployment runs: what a downstream stack's promotion check reads.
-        release: profile.release.version,
     };
 };
 

@@ -32,9 +32,9 @@ class PromoteError extends Error {}
 export function offlineStackOutputs(config: Record<string, string>, profileFile: string, stack: string): Record<string, Record<string, unknown>> {
     const upstream = config["aura:promoteFrom"];
     if (!upstream) return {};
-    let release: string | undefined;
+    let release: Release | undefined;
     try {
-        release = loadProfile(profileFile, { stack }).release.version;
+        release = loadProfile(profileFile, { stack }).release;
     } catch {
         release = undefined; // the plan reports the profile's problems itself
     }

@@ -21,15 +21,15 @@ describe("promotion", () => {
     });
 
     it("plans prod when dev runs the same release, and publishes the release", async () => {
-        const p = await plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: PROD_RELEASE.version } } });
-        assert.strictEqual(p.outputs.release, PROD_RELEASE.version);
+        const p = await plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: PROD_RELEASE } } });
+        assert.deepStrictEqual(p.outputs.release, PROD_RELEASE);
         const ref = p.resources.length; // the whole program ran
         assert.ok(ref > 20, `${ref} resources`);
     });
 
     it("refuses a release dev does not run, naming both versions and the fix", async () => {
         await assert.rejects(
-            plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: "2026.10.4" } } }),
+            plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: { version: "2026.10.4", registry: "auraplatform.azurecr.io" } } } }),
             (e: Error) => {
                 assert.match(e.message, /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.10\.4/);
                 assert.match(e.message, /npx aura promote --from dev --to prod/);
@@ -48,7 +48,7 @@ describe("promotion", () => {
 
     it("reads the upstream's outputs, not the stack's own previous ones", async () => {
         // prod's own last deployment has a release; dev has none: still refused.
-        await assert.rejects(plan({ profile: PROD, stack: "prod", config: PROMOTED, previousOutputs: { masterCount: 5, release: PROD_RELEASE.version } }), /dev has no deployment/);
+        await assert.rejects(plan({ profile: PROD, stack: "prod", config: PROMOTED, previousOutputs: { masterCount: 5, release: PROD_RELEASE } }), /dev has no deployment/);
     });
 
     describe("setRelease (the profile edit)", () => {
