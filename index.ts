@@ -60,7 +60,6 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
-        // What a downstream stack's promotion check reads.
         // The release this deployment runs: what a downstream stack's promotion check reads.
         release: profile.release,
         ...infra.outputs,
