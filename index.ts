@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkMasterCount, deployedScaleSetNames } from "./components/infra";
+import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
@@ -9,6 +9,7 @@ import { checkPromotion } from "./profiles/promotion";
 export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
+    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
@@ -18,6 +19,10 @@ export = async () => {
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
+    // Likewise the Kubernetes version: one minor at a time, never down.
+    const previousVersion = await self.getOutputDetails("kubernetesVersion");
+    const versionGuard = checkKubernetesVersion(previousVersion.value, profile.kubernetes.version);
+    if (versionGuard) throw new pulumi.RunError(`${profile.environment}: ${versionGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
     // upstream, and the upstream's last deployment says which release that is.
@@ -48,7 +53,7 @@ export = async () => {
         kubeconfig: infra.adminKubeconfig,
         cluster: infra.cluster,
         pools: infra.agentPools.pools,
-        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+        apiReadyTimeoutMinutes,
     }, { dependsOn: [infra] });
     const core = new CoreStage(name, {
         profile,
@@ -62,7 +67,8 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
-        // The release this deployment runs: what a downstream stack's promotion check reads.
+        kubernetesVersion: profile.kubernetes.version,
+        // What a downstream stack's promotion check reads.
         release: profile.release,
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,

@@ -7,10 +7,11 @@ import { z } from "zod";
 import { Profile, ProfileError, loadProfile, profileSchema } from "../profiles";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
+import { vcpuQuota } from "../components/infra/nodes";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
-  aura plan <profile> [--stack <name>] [--json] [--show-secrets]
+  aura plan <profile> [--stack <name>] [--json] [--show-secrets] [--svg <file>]
   aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
   aura diff --ref <git-ref> <profile> [--stack <name>] [--json | --markdown]
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
@@ -25,14 +26,15 @@ const USAGE = `Usage:
   --stack         stack name; plan defaults to the profile's file name (dev for profiles/dev.yaml),
                   validate checks the profile on its own without it
   --json          machine-readable plan
-  --show-secrets  print the mock run's placeholder secret values instead of "[secret]"`;
+  --show-secrets  print the mock run's placeholder secret values instead of "[secret]"
+  --svg <file>    also draw the plan (stages, components, pools, masters per zone, charts) as SVG`;
 
 class UsageError extends Error {}
 
 interface Parsed {
     command: string;
     positional: string[];
-    flags: { stack?: string; json: boolean; showSecrets: boolean };
+    flags: { stack?: string; json: boolean; showSecrets: boolean; svg?: string };
 }
 
 function parseArgs(argv: string[]): Parsed {
@@ -48,6 +50,10 @@ function parseArgs(argv: string[]): Parsed {
             if (!value || value.startsWith("-")) throw new UsageError("--stack needs a stack name, e.g. --stack dev");
             if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new UsageError(`--stack ${value}: a stack name has letters, digits, '-', '_' and '.' only`);
             flags.stack = value;
+        } else if (arg === "--svg" || arg.startsWith("--svg=")) {
+            const value = arg.includes("=") ? arg.slice("--svg=".length) : rest[++i];
+            if (!value || value.startsWith("-")) throw new UsageError("--svg needs a file name, e.g. --svg plan.svg");
+            flags.svg = value;
         } else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
         else positional.push(arg);
     }
@@ -103,7 +109,7 @@ function validate(file: string, stack?: string): number {
     try {
         // A file name is no stack name: without --stack, everything but the stack-derived
         // environment name is checked, and the summary says what a stack name must be.
-        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK });
+        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK, standalone: stack === undefined });
     } catch (e) {
         if (e instanceof ProfileError) {
             process.stderr.write(`${e.message}\n`);
@@ -112,7 +118,20 @@ function validate(file: string, stack?: string): number {
         throw e;
     }
     process.stdout.write(`${file}: valid — ${summary(profile, stack === undefined)}\n`);
+    process.stdout.write(`${quotaLine(profile)}\n`);
     return 0;
+}
+
+/** The vCPU quota the profile needs in its region (README: Deploy an environment). */
+export function quotaLine(p: Profile): string {
+    const masters = p.infrastructure.compute.masters;
+    const q = vcpuQuota([
+        { vmSize: masters.type, minCount: masters.size, maxCount: masters.size },
+        ...p.pools.map((pool) => ({ vmSize: pool.vmSize, minCount: pool.minSize, maxCount: pool.maxSize })),
+    ]);
+    const sizes = Object.entries(q.bySize).map(([size, need]) => `${size} ${need.min}-${need.max}`).join(", ");
+    const unknown = q.unknownSizes.length ? `; vCPUs of ${q.unknownSizes.join(", ")} unknown here, add them` : "";
+    return `vCPU quota needed in ${p.infrastructure.region}: ${q.min} at min_size, ${q.max} at max_size (${sizes})${unknown}`;
 }
 
 function summary(p: Profile, standalone: boolean): string {
@@ -190,6 +209,21 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     } else {
         process.stdout.write(renderTree(result, placeholders));
     }
+    if (flags.svg) return writePicture(result, flags.svg);
+    return 0;
+}
+
+/** Draws the plan into `file` (aura plan --svg). */
+async function writePicture(result: Plan, file: string): Promise<number> {
+    const { planToSvg } = await import("./picture");
+    const svg = await planToSvg(result);
+    try {
+        fs.writeFileSync(file, svg);
+    } catch (e) {
+        process.stderr.write(`--svg ${file}: cannot write the picture: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+        return 1;
+    }
+    process.stderr.write(`aura: drew the plan into ${file}\n`);
     return 0;
 }
 

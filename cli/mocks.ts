@@ -52,6 +52,7 @@ const NAME_INPUTS: Record<string, string> = {
     PublicIPAddress: "publicIpAddressName",
     UserAssignedIdentity: "resourceName",
     ManagementLockByScope: "lockName",
+    VirtualMachineRunCommandByVirtualMachine: "runCommandName",
     VirtualMachineExtension: "vmExtensionName",
 };
 

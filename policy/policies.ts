@@ -209,13 +209,18 @@ export const singletonReplicas: ResourceValidationPolicy = {
 /** The autoscaler owns scale set capacity: `pulumi up` must never reset it. */
 export const scaleSetCapacityIgnored: ResourceValidationPolicy = {
     name: "scale-set-capacity-ignored",
-    description: "Every VM scale set ignores changes to sku.capacity, so pulumi up never fights the cluster autoscaler.",
+    description:
+        "Every VM scale set leaves its capacity to the cluster autoscaler: ignoreChanges covers sku.capacity, or the program " +
+        'sends back the live capacity and says so with the tag aura-capacity: "live".',
     enforcementLevel: "mandatory",
-    validateResource: forTypes([T.vmss], (_props, args, report) => {
+    validateResource: forTypes([T.vmss], (props, args, report) => {
         const ignored = args.opts?.ignoreChanges ?? [];
-        if (!ignored.some((p) => p === "sku.capacity" || p === "sku")) {
-            report(`the resource option ignoreChanges must include "sku.capacity" (the cluster autoscaler owns it) — got ${show(ignored)}`);
-        }
+        if (ignored.some((p) => p === "sku.capacity" || p === "sku")) return;
+        if (props.tags?.["aura-capacity"] === "live") return;
+        report(
+            `the capacity belongs to the cluster autoscaler: ignoreChanges must include "sku.capacity", or the program must send the live ` +
+                `capacity and tag the scale set aura-capacity: "live" — got ignoreChanges ${show(ignored)}, no such tag`,
+        );
     }),
 };
 

@@ -3,8 +3,18 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import type { z } from "zod";
+import { InexactNumber, KeyPath, ProfileError, capProblems, closest, keyPath, problem } from "./messages";
 import { DEFAULT_RELEASE, Release } from "./release";
-import { POOL_KEY, ParsedProfile, profileSchema } from "./schema";
+import { POOL_KEY, ParsedProfile, SYSTEM_NAMESPACE, profileSchema } from "./schema";
+
+export { ProfileError } from "./messages";
+
+/** A profile is a few KB; anything much larger is a mistake or an attack. */
+export const MAX_PROFILE_BYTES = 256 * 1024;
+/** Values after YAML aliases are expanded: bounds an alias bomb before anything walks it. */
+const MAX_VALUES = 200_000;
+/** Nesting of mappings and lists (the deepest real profile key is 6 levels down). */
+const MAX_DEPTH = 24;
 
 /** One agent pool, from a `<name>_nodes` key. */
 export interface AgentPool {
@@ -31,66 +41,109 @@ export interface Profile extends Omit<ParsedProfile, "environment" | "release"> 
     pools: AgentPool[];
 }
 
-/** Everything wrong with a profile, one `key.path: reason — got X` line each. */
-export class ProfileError extends Error {
-    constructor(
-        readonly file: string,
-        readonly problems: string[],
-    ) {
-        super(
-            problems.length === 1
-                ? `${file}: ${problems[0]}`
-                : `${file}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-        );
-        this.name = "ProfileError";
-    }
+/** How the stack is known: `stack` supplies the default environment name. */
+export interface StackOptions {
+    stack: string;
+    /**
+     * True when `stack` only stands in for a stack not yet named (`aura validate` without --stack):
+     * then a profile without `environment:` may bind users in any one `aura-<name>` namespace.
+     */
+    standalone?: boolean;
 }
 
-/** Reads and validates the profile at `file`; `stack` supplies the default environment name. */
-export function loadProfile(file: string, opts: { stack: string }): Profile {
-    let text: string;
+/** Reads and validates the profile at `file`. */
+export function loadProfile(file: string, opts: StackOptions): Profile {
+    return parseProfile(readProfileText(file), { file, ...opts });
+}
+
+/**
+ * The text of the profile at `file`: a regular file of at most MAX_PROFILE_BYTES of UTF-8. Named pipes,
+ * devices and folders are refused before anything is read (a pipe would block, /dev/zero never ends).
+ */
+export function readProfileText(file: string): string {
+    const refuse = (why: string) => new ProfileError(file, [`cannot read the profile: ${why}`]);
+    let fd: number;
     try {
-        text = fs.readFileSync(file, "utf8");
+        // O_NONBLOCK: opening a named pipe with no writer would otherwise wait forever.
+        fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder, not a file" : String(code);
-        throw new ProfileError(file, [`cannot read the profile: ${why} (check the path given to aura, or aura:profile in Pulumi.<stack>.yaml)`]);
+        const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a folder, not a file" : String(code);
+        throw refuse(`${why} (check the path given to aura, or aura:profile in Pulumi.<stack>.yaml)`);
     }
-    return parseProfile(text, { file, stack: opts.stack });
+    try {
+        const stat = fs.fstatSync(fd);
+        if (stat.isDirectory()) throw refuse("is a folder, not a file");
+        if (!stat.isFile()) throw refuse("is not a regular file (a pipe, device or socket); aura reads profiles from files only");
+        const tooBig = () => refuse(`is larger than ${MAX_PROFILE_BYTES / 1024} KiB, the limit for a profile (a profile is a few KB)`);
+        if (stat.size > MAX_PROFILE_BYTES) throw tooBig();
+        // Read at most one byte past the limit: the file may grow between fstat and read.
+        const buffer = Buffer.alloc(MAX_PROFILE_BYTES + 1);
+        let length = 0;
+        for (let n = -1; n !== 0 && length < buffer.length; length += n) {
+            n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+        }
+        if (length > MAX_PROFILE_BYTES) throw tooBig();
+        try {
+            return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(buffer.subarray(0, length));
+        } catch {
+            throw refuse("is not UTF-8 text");
+        }
+    } catch (e) {
+        if (e instanceof ProfileError) throw e;
+        throw refuse(String((e as NodeJS.ErrnoException).code ?? (e as Error).message));
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /** Validates profile text; `file` only names the source in messages. */
-export function parseProfile(text: string, opts: { file: string; stack: string }): Profile {
+export function parseProfile(text: string, opts: { file: string } & StackOptions): Profile {
     const { file, stack } = opts;
-    let doc: unknown;
-    try {
-        doc = yaml.load(text, { filename: file });
-    } catch (e) {
-        const err = e as yaml.YAMLException;
-        const where = err.mark ? `line ${err.mark.line + 1}, column ${err.mark.column + 1}` : "unknown position";
-        throw new ProfileError(file, [`YAML syntax error at ${where}: ${err.reason ?? err.message}`]);
+    if (text.length > MAX_PROFILE_BYTES) {
+        throw new ProfileError(file, [`(top level): the profile is larger than ${MAX_PROFILE_BYTES / 1024} KiB, the limit for a profile`]);
     }
+    const doc = parseYaml(text, file);
     if (doc === undefined || doc === null) {
         throw new ProfileError(file, [
             "the profile is empty: it needs at least infrastructure.region and infrastructure.compute (see profiles/dev.yaml)",
         ]);
     }
     if (typeof doc !== "object" || Array.isArray(doc)) {
-        throw new ProfileError(file, [`(top level): must be a mapping of keys such as infrastructure: — got ${describe(doc)}`]);
+        throw new ProfileError(file, [problem([], "must be a mapping of keys such as infrastructure:", { value: doc })]);
     }
+    const hostile = inspect(doc);
+    if (hostile.length) throw new ProfileError(file, capProblems(hostile));
 
     const result = profileSchema.safeParse(doc);
-    if (!result.success) {
-        throw new ProfileError(file, result.error.issues.flatMap((issue) => formatIssue(issue, doc)));
-    }
+    if (!result.success) throw new ProfileError(file, formatIssues(result.error.issues, doc));
     const parsed = result.data;
 
     const environment = parsed.environment ?? stack;
     if (parsed.environment === undefined && !/^[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/.test(stack)) {
         throw new ProfileError(file, [
-            `environment: the stack name "${stack}" cannot serve as the environment name (a DNS label of at most 20 characters) — set environment: in the profile`,
+            problem(["environment"], `the stack name ${JSON.stringify(stack)} cannot serve as the environment name (a DNS label of at most 20 characters): set environment: in the profile`),
         ]);
     }
+    const namespaces = { core: `aura-${environment}`, system: SYSTEM_NAMESPACE };
+    const late: string[] = [];
+    if (namespaces.core === SYSTEM_NAMESPACE) {
+        late.push(problem(["environment"], `the stack name ${JSON.stringify(stack)} would make the core namespace ${SYSTEM_NAMESPACE}, the system stage's own: set environment: in the profile`));
+    }
+    // Without a stack name, the first aura-<name> namespace a user names stands for the core namespace.
+    let core = namespaces.core;
+    if (opts.standalone && parsed.environment === undefined) {
+        const named = parsed.access.users.flatMap((u) => u.namespaces ?? []).find((ns) => ns !== SYSTEM_NAMESPACE);
+        if (named && /^aura-[a-z0-9]([-a-z0-9]{0,18}[a-z0-9])?$/.test(named)) core = named;
+    }
+    parsed.access.users.forEach((user, i) =>
+        (user.namespaces ?? []).forEach((ns, j) => {
+            if (ns !== core && ns !== namespaces.system) {
+                late.push(problem(["access", "users", i, "namespaces", j], `is not a namespace the platform creates (${core} or ${namespaces.system})`, { value: ns }));
+            }
+        }),
+    );
+    if (late.length) throw new ProfileError(file, capProblems(late));
 
     const compute = parsed.infrastructure.compute as Record<string, unknown>;
     const pools: AgentPool[] = Object.keys(compute)
@@ -107,9 +160,72 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
         release: parsed.release ?? { ...DEFAULT_RELEASE },
         releaseSource: parsed.release ? "profile" : "installer default",
         environmentFromStack: parsed.environment === undefined,
-        namespaces: { core: `aura-${environment}`, system: "aura-system" },
+        namespaces,
         pools,
     };
+}
+
+// ---------------------------------------------------------------------------------------------
+// parsing
+
+// YAML integers beyond 2^53 keep their text (InexactNumber) instead of silently rounding.
+const exactInt = yaml.defineScalarTag<number | InexactNumber>(yaml.intCoreTag.tagName, {
+    implicit: true,
+    implicitFirstChars: yaml.intCoreTag.implicitFirstChars,
+    resolve(source, isExplicit, tagName) {
+        const n = yaml.intCoreTag.resolve(source, isExplicit, tagName);
+        return typeof n === "number" && !Number.isSafeInteger(n) ? new InexactNumber(source) : n;
+    },
+    identify: () => false,
+});
+const SCHEMA = yaml.CORE_SCHEMA.withTags(exactInt);
+
+function parseYaml(text: string, file: string): unknown {
+    let docs: unknown[];
+    try {
+        docs = yaml.loadAll(text, { filename: file, schema: SCHEMA, maxDepth: MAX_DEPTH, maxAliases: 200 });
+    } catch (e) {
+        if (e instanceof yaml.YAMLException) {
+            const mark = (e as yaml.YAMLException & { mark?: { line: number; column: number } }).mark;
+            const where = mark ? `line ${mark.line + 1}, column ${mark.column + 1}` : "unknown position";
+            throw new ProfileError(file, [`YAML syntax error at ${where}: ${e.reason ?? e.message}`]);
+        }
+        // js-yaml documents that it may throw other errors (e.g. a stack overflow on odd input).
+        throw new ProfileError(file, [`cannot parse the profile: ${e instanceof RangeError ? "nested too deeply" : String((e as Error)?.message ?? e).slice(0, 200)}`]);
+    }
+    if (docs.length > 1) {
+        throw new ProfileError(file, [`(top level): the file holds ${docs.length} YAML documents (separated by ---): a profile is one`]);
+    }
+    return docs[0];
+}
+
+/**
+ * What no schema rule can see: the size of the value after aliases are expanded (an alias bomb is a few
+ * lines that expand to billions of values), the nesting depth, and `__proto__` keys (which JavaScript
+ * objects drop or turn into prototypes). Stops at the first bound, so it is bounded itself.
+ */
+function inspect(doc: unknown): string[] {
+    const problems: string[] = [];
+    let values = 0;
+    const walk = (v: unknown, path: KeyPath): boolean => {
+        if (++values > MAX_VALUES) {
+            problems.push(problem([], `the profile expands to more than ${MAX_VALUES} values (YAML aliases such as *name repeat whole subtrees): a profile has a few hundred`));
+            return false;
+        }
+        if (v === null || typeof v !== "object" || v instanceof InexactNumber) return true;
+        if (path.length > MAX_DEPTH) {
+            problems.push(problem(path, `is nested more than ${MAX_DEPTH} levels deep`));
+            return false;
+        }
+        const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v);
+        for (const [key, child] of entries) {
+            if (key === "__proto__") problems.push(problem([...path, key], "is not allowed (a reserved JavaScript name that would be dropped silently)"));
+            if (!walk(child, [...path, key])) return false;
+        }
+        return true;
+    };
+    walk(doc, []);
+    return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,55 +233,66 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
 
 type Issue = z.core.$ZodIssue;
 
-function formatIssue(issue: Issue, doc: unknown): string[] {
-    const path = issue.path.map(String);
+/** One line per problem, capped (a file with 20,000 unknown keys lists 40 and counts the rest). */
+function formatIssues(issues: Issue[], doc: unknown): string[] {
+    const lines: string[] = [];
+    let total = 0;
+    for (const issue of issues) {
+        const keys = issue.code === "unrecognized_keys" ? issue.keys.length : 1;
+        if (lines.length <= MAX_LINES) lines.push(...formatIssue(issue, doc, MAX_LINES + 1 - lines.length));
+        total += keys;
+    }
+    const unique = [...new Set(lines)];
+    return capProblems(unique.slice(0, MAX_LINES), Math.max(total - (lines.length - unique.length), unique.length));
+}
+const MAX_LINES = 40;
+
+function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
+    const path = issue.path as Array<string | number>;
     if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((key) => {
-            const known = knownKeys(path);
-            const hint = suggest(key, known);
-            const why = hint ? ` — did you mean ${hint}?` : known.length ? ` (allowed here: ${known.join(", ")})` : "";
+        const known = knownKeys(path.map(String));
+        return issue.keys.slice(0, room).map((key) => {
+            const hint = closest(key, known);
+            const why = hint ? ` — did you mean ${hint}?` : known.length && known.length <= 12 ? ` (allowed here: ${known.join(", ")})` : "";
             return `${keyPath([...path, key])}: unknown key (typos are not ignored)${why}`;
         });
     }
-    const value = valueAt(doc, path);
-    if (issue.code === "invalid_type" && value === undefined) {
-        return [`${keyPath(path)}: is required — missing`];
-    }
-    let message = issue.message;
     if (issue.code === "invalid_key") {
         const why = issue.issues[0]?.message ?? "this name is not allowed";
-        return [`${keyPath(path)}: ${why} — got ${JSON.stringify(path[path.length - 1])}`];
+        return [`${keyPath(path)}: ${why}`];
     }
+    const value = valueAt(doc, path);
     if (value === undefined) {
-        return [`${keyPath(path)}: ${message}${message.startsWith("is required") ? " — missing" : " (the default value)"}`];
+        // Nothing written here: say so, and point at a near-miss key beside it that may be the misspelling.
+        const parent = valueAt(doc, path.slice(0, -1));
+        const last = path[path.length - 1];
+        const siblings = parent && typeof parent === "object" && !Array.isArray(parent) ? Object.keys(parent).filter((k) => k !== last) : [];
+        const typo = typeof last === "string" ? closest(last, siblings) : undefined;
+        const hint = typo ? ` (is ${keyPath([typo])} a misspelling of it?)` : "";
+        if (issue.code === "invalid_type") return [`${keyPath(path)}: is required — missing${hint}`];
+        const message = issue.message.startsWith("is required") ? `${issue.message} — missing` : `${issue.message} — not set, so the default applies`;
+        return [`${keyPath(path)}: ${message}${hint}`];
     }
+    let message = issue.message;
     if (issue.code === "invalid_type" && message.startsWith("Invalid input")) {
         message = `must be ${article(issue.expected)}`;
     } else if (issue.code === "invalid_value" && message.startsWith("Invalid option")) {
         message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    } else if (issue.code === "invalid_union") {
+        message = "has the wrong type";
     }
-    return [`${keyPath(path)}: ${message} — got ${describe(value)}`];
+    if (issue.code === "custom" && (issue.params as { hideValue?: boolean } | undefined)?.hideValue) return [problem(path, message)];
+    return [problem(path, message, { value })];
 }
 
-function keyPath(path: string[]): string {
-    return path.length === 0 ? "(top level)" : path.map((p) => (/^\d+$/.test(p) ? `[${p}]` : p)).join(".").replace(/\.\[/g, "[");
-}
-
-function valueAt(doc: unknown, path: string[]): unknown {
+function valueAt(doc: unknown, path: ReadonlyArray<string | number>): unknown {
     let v: unknown = doc;
     for (const p of path) {
         if (v === null || typeof v !== "object") return undefined;
+        if (!Object.prototype.hasOwnProperty.call(v, p)) return undefined;
         v = (v as Record<string, unknown>)[p];
     }
     return v;
-}
-
-function describe(value: unknown): string {
-    if (value === undefined) return "nothing";
-    if (value === null) return "null";
-    if (Array.isArray(value)) return `a list (${JSON.stringify(value).slice(0, 60)})`;
-    if (typeof value === "object") return "a mapping";
-    return JSON.stringify(value);
 }
 
 function article(expected: string): string {
@@ -198,29 +325,4 @@ function knownKeys(path: string[]): string[] {
         if (!schema) return [];
     }
     return [];
-}
-
-/** The closest allowed key within two edits, if any. */
-function suggest(key: string, known: string[]): string | undefined {
-    let best: string | undefined;
-    let bestDistance = 3;
-    for (const k of known) {
-        const d = editDistance(key.toLowerCase(), k);
-        if (d < bestDistance) [best, bestDistance] = [k, d];
-    }
-    return best;
-}
-
-function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
 }

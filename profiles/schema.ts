@@ -2,8 +2,22 @@
 // The schema is the single description of the profile: `loadProfile` validates with it, `aura schema`
 // turns it into JSON Schema for editors, and the stages read its typed output.
 import { z } from "zod";
-import { cidrContains, cidrsOverlap, parseCidr } from "./cidr";
-import { imageProblem } from "./release";
+import { AZURE_REGIONS, AZURE_VM_SIZES } from "./azure";
+import { cidrContains, cidrProblem, cidrSize, cidrsOverlap, parseCidr } from "./cidr";
+import { closest } from "./messages";
+import { imageProblem, registryProblem } from "./release";
+import { nearMisses, parseQuantity, quantityProblem } from "./values";
+import { DEFAULT_KUBERNETES_VERSION, kubernetesVersionProblem } from "./versions";
+
+type Ctx = z.core.$RefinementCtx;
+/** Adds a custom problem at `path` (relative to the refined value). */
+function refuse(ctx: Ctx, path: PropertyKey[], message: string, params?: Record<string, unknown>): void {
+    ctx.addIssue({ code: "custom", path, message, ...(params ? { params } : {}) } as Parameters<Ctx["addIssue"]>[0]);
+}
+/** The plain mapping `v`, or undefined: refinements that run beside other problems read input defensively. */
+function mapping(v: unknown): Record<string, unknown> | undefined {
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
 
 /** A DNS-1123 label: what Kubernetes namespaces, service names and Azure name parts accept. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -17,29 +31,50 @@ const dnsLabel = (what: string, max = 63) =>
 
 const vmSize = z
     .string()
-    .regex(/^Standard_[A-Za-z0-9_]+$/, { error: "must be an Azure VM size such as Standard_DS2_v2" })
-    .describe("Azure VM size, e.g. Standard_DS2_v2");
+    .superRefine((v, ctx) => {
+        if (AZURE_VM_SIZES.has(v)) return;
+        const like = v.length <= 40 ? closest(v.startsWith("Standard_") ? v : `Standard_${v}`, AZURE_VM_SIZES, 3) : undefined;
+        refuse(ctx, [], `is not a known Azure VM size (${like ? `did you mean ${like}?` : "such as Standard_D4s_v5"}; the list is in profiles/azure.ts)`);
+    })
+    .describe("Azure VM size, e.g. Standard_D4s_v5 (the known sizes are listed in profiles/azure.ts)");
 
-const count = (what: string) => z.int({ error: `${what} must be a whole number` });
+// `what` names the field in the JSON Schema's sense only; messages already carry the key path.
+const count = (_what: string) => z.int({ error: "must be a whole number" });
 
-const cidr = z
-    .string()
-    .refine((v) => parseCidr(v) !== undefined, { error: "must be an IPv4 CIDR such as 10.240.0.0/16" });
+const cidr = z.string().superRefine((v, ctx) => {
+    const why = cidrProblem(v);
+    if (why) refuse(ctx, [], why);
+});
 
-const cpuQuantity = z
-    .string()
-    .regex(/^([0-9]+m|[0-9]+(\.[0-9]+)?)$/, { error: "must be a Kubernetes CPU quantity such as 100m or 1" });
-const memoryQuantity = z
-    .string()
-    .regex(/^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$/, { error: "must be a Kubernetes memory quantity such as 256Mi or 1Gi" });
+/** A CPU or memory quantity as Kubernetes accepts it: `cpu: 2`, `"500m"`, `1.5Gi`; kept as text. */
+const quantity = (kind: "cpu" | "memory") =>
+    z
+        .union([z.string().max(40), z.number()], { error: `must be a Kubernetes ${kind} quantity` })
+        .transform((v) => String(v))
+        .superRefine((v, ctx) => {
+            const why = quantityProblem(v, kind);
+            if (why) refuse(ctx, [], why);
+        });
+const cpuQuantity = quantity("cpu");
+const memoryQuantity = quantity("memory");
 
 // ---------------------------------------------------------------------------------------------
 // infrastructure
+
+/** etcd's own advice: more than 7 members slow every write and buy no useful tolerance. */
+export const MAX_MASTERS = 7;
+/** Agent pools (VM scale sets) a profile may define, the three required ones included. */
+export const MAX_POOLS = 12;
+/** Addresses Azure keeps in every subnet (network, gateway, two DNS, broadcast). */
+const AZURE_RESERVED_ADDRESSES = 5;
+/** Pod range each node gets from pod_cidr (kube-controller-manager's default node CIDR mask). */
+const NODE_POD_PREFIX = 24;
 
 export const mastersSchema = z
     .strictObject({
         size: count("masters.size")
             .min(3, { error: "must be at least 3 (etcd needs three members to survive the loss of one)" })
+            .max(MAX_MASTERS, { error: `must be at most ${MAX_MASTERS} (every etcd member adds write latency; 5 survive two failures)` })
             .refine((n) => n % 2 === 1, { error: "must be odd (etcd needs a majority of an odd number of members)" })
             .describe("Number of master VMs: odd, 3 in preproduction, 5 in production. Never change it on an existing environment."),
         type: vmSize,
@@ -56,6 +91,10 @@ export const poolSchema = z
             .max(1000, { error: "must be at most 1000 (the VM scale set limit)" })
             .describe("Most nodes the cluster-autoscaler may add"),
         type: vmSize,
+        custom: z
+            .boolean()
+            .optional()
+            .describe("true marks a new pool name as deliberate: a name close to common, database or management is otherwise refused as a typo"),
     })
     .superRefine((p, ctx) => {
         if (p.min_size > p.max_size) {
@@ -67,12 +106,14 @@ export const poolSchema = z
 /** Pool keys under `compute` are `<name>_nodes`; the name becomes the VMSS name part and the `agentpool` label. */
 export const POOL_KEY = /^([a-z][a-z0-9]{0,10})_nodes$/;
 export const REQUIRED_POOLS = ["common", "database", "management"] as const;
+/** Names no pool may take: the control plane is `masters`, not a pool. */
+const RESERVED_POOLS = ["master", "masters"];
 
 const computeSchema = z
     .object({
         masters: mastersSchema,
         common_nodes: poolSchema,
-        database_nodes: poolSchema.refine((p) => p.min_size >= 3, {
+        database_nodes: poolSchema.refine((p) => typeof p?.min_size !== "number" || p.min_size >= 3, {
             error: "must be at least 3 (PostgreSQL runs one primary and two followers on this pool)",
             path: ["min_size"],
         }),
@@ -83,63 +124,112 @@ const computeSchema = z
     .catchall(z.unknown())
     .superRefine(
         (compute, ctx) => {
-            if (typeof compute !== "object" || compute === null) return;
+            if (!mapping(compute)) return;
+            const pools: string[] = [];
+            const known = ["masters", ...REQUIRED_POOLS.map((p) => `${p}_nodes`)];
             for (const [key, value] of Object.entries(compute)) {
-                if (key === "masters" || REQUIRED_POOLS.some((p) => key === `${p}_nodes`)) continue;
-                if (!POOL_KEY.test(key)) {
-                    ctx.addIssue({
-                        code: "custom",
-                        path: [key],
-                        message:
-                            "unknown key (agent pools are named <name>_nodes, the name 1-11 lowercase letters and digits, starting with a letter)",
-                    });
+                if (known.includes(key)) {
+                    if (key !== "masters") pools.push(POOL_KEY.exec(key)![1]);
                     continue;
                 }
+                const name = POOL_KEY.exec(key)?.[1];
+                if (name === undefined) {
+                    const like = closest(key, known);
+                    refuse(
+                        ctx,
+                        [key],
+                        like
+                            ? `unknown key (typos are not ignored): did you mean ${like}?`
+                            : "unknown key (agent pools are named <name>_nodes, the name 1-11 lowercase letters and digits, starting with a letter)",
+                        { hideValue: true },
+                    );
+                    continue;
+                }
+                if (RESERVED_POOLS.includes(name)) {
+                    refuse(ctx, [key], "is not a pool: the control plane is the masters: key, and no agent pool may be named master");
+                    continue;
+                }
+                pools.push(name);
                 const pool = poolSchema.safeParse(value);
                 for (const issue of pool.success ? [] : pool.error.issues) {
                     ctx.addIssue({ ...issue, path: [key, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
                 }
+            }
+            const custom = (name: string) => mapping(compute[`${name}_nodes`])?.custom === true;
+            for (const { name, like } of nearMisses(pools, [...REQUIRED_POOLS, ...RESERVED_POOLS], custom)) {
+                refuse(
+                    ctx,
+                    [`${name}_nodes`],
+                    `is not a known pool: did you mean ${RESERVED_POOLS.includes(like) ? "masters" : `${like}_nodes`}? (a new pool with a name this close needs custom: true)`,
+                    { hideValue: true },
+                );
+            }
+            if (pools.length > MAX_POOLS) {
+                refuse(ctx, [], `defines ${pools.length} agent pools: at most ${MAX_POOLS} (each is a VM scale set the autoscaler manages)`);
             }
         },
         { when: () => true },
     )
     .describe("Masters and agent pools. Any <name>_nodes key is an agent pool named <name>.");
 
+const DEFAULT_NETWORK = {
+    masters_subnet: "10.240.0.0/24",
+    agents_subnet: "10.240.16.0/20",
+    pod_cidr: "10.244.0.0/16",
+} as const;
+
 const networkSchema = z
     .strictObject({
         vnet_cidr: cidr.default("10.240.0.0/16").describe("Address space of the virtual network"),
-        masters_subnet: cidr.default("10.240.0.0/24").describe("Subnet of the master VMs, inside vnet_cidr"),
-        agents_subnet: cidr.default("10.240.16.0/20").describe("Subnet of the agent pools, inside vnet_cidr"),
-        pod_cidr: cidr.default("10.244.0.0/16").describe("Pod network (CNI); must not overlap the VNet"),
+        masters_subnet: cidr.default(DEFAULT_NETWORK.masters_subnet).describe("Subnet of the master VMs, inside vnet_cidr"),
+        agents_subnet: cidr.default(DEFAULT_NETWORK.agents_subnet).describe("Subnet of the agent pools, inside vnet_cidr"),
+        pod_cidr: cidr.default(DEFAULT_NETWORK.pod_cidr).describe("Pod network (CNI); must not overlap the VNet"),
         service_cidr: cidr.default("10.96.0.0/12").describe("Kubernetes service network; must not overlap the VNet or pods"),
         api_allowed_cidrs: z
             .array(cidr)
             .min(1, { error: "must list at least one CIDR, or the API server is unreachable" })
+            .max(100, { error: "must list at most 100 ranges (one network security rule holds them)" })
             .default(["0.0.0.0/0"])
             .describe("Source ranges allowed to reach the API server on 6443; nothing else is open to the internet"),
     })
+    // zod runs this even when a range above was refused, so every range is parsed again here.
     .superRefine((n, ctx) => {
+        const prefix = (v: string) => parseCidr(v)?.prefix;
         for (const key of ["masters_subnet", "agents_subnet"] as const) {
-            if (!cidrContains(n.vnet_cidr, n[key])) {
-                ctx.addIssue({ code: "custom", path: [key], message: `must lie inside vnet_cidr ${n.vnet_cidr}` });
+            if ((prefix(n[key]) ?? 0) > 29) {
+                refuse(ctx, [key], "must be /29 or larger (Azure's smallest subnet; it keeps 5 addresses of each)");
+            }
+            if (parseCidr(n[key]) && parseCidr(n.vnet_cidr) && !cidrContains(n.vnet_cidr, n[key])) {
+                refuse(ctx, [key], `must lie inside vnet_cidr ${n.vnet_cidr}`);
             }
         }
         if (cidrsOverlap(n.masters_subnet, n.agents_subnet)) {
-            ctx.addIssue({ code: "custom", path: ["agents_subnet"], message: `must not overlap masters_subnet ${n.masters_subnet}` });
+            refuse(ctx, ["agents_subnet"], `must not overlap masters_subnet ${n.masters_subnet}`);
         }
         if (cidrsOverlap(n.pod_cidr, n.vnet_cidr)) {
-            ctx.addIssue({ code: "custom", path: ["pod_cidr"], message: `must not overlap vnet_cidr ${n.vnet_cidr} (pod traffic is routed)` });
+            refuse(ctx, ["pod_cidr"], `must not overlap vnet_cidr ${n.vnet_cidr} (pod traffic is routed)`);
         }
         if (cidrsOverlap(n.service_cidr, n.vnet_cidr) || cidrsOverlap(n.service_cidr, n.pod_cidr)) {
-            ctx.addIssue({ code: "custom", path: ["service_cidr"], message: "must not overlap vnet_cidr or pod_cidr" });
+            refuse(ctx, ["service_cidr"], "must not overlap vnet_cidr or pod_cidr");
+        }
+        const service = prefix(n.service_cidr);
+        if (service !== undefined && (service < 12 || service > 28)) {
+            refuse(ctx, ["service_cidr"], "must be between /12 and /28 (kube-apiserver refuses a larger service range; a smaller one leaves no room for services)");
+        }
+        if ((prefix(n.pod_cidr) ?? 0) > NODE_POD_PREFIX) {
+            refuse(ctx, ["pod_cidr"], `must be /${NODE_POD_PREFIX} or larger (each node takes a /${NODE_POD_PREFIX} of it for its pods)`);
         }
     });
 
 const infrastructureSchema = z.strictObject({
     region: z
         .string()
-        .regex(/^[a-z][a-z0-9]+$/, { error: "must be an Azure region name such as westeurope" })
-        .describe("Azure region, e.g. westeurope"),
+        .superRefine((v, ctx) => {
+            if (AZURE_REGIONS.includes(v)) return;
+            const like = v.length <= 40 ? closest(v.toLowerCase().replace(/[\s_-]/g, ""), AZURE_REGIONS, 3) : undefined;
+            refuse(ctx, [], `is not an Azure region (${like ? `did you mean ${like}?` : "such as westeurope or northeurope"}; the list is in profiles/azure.ts)`);
+        })
+        .describe("Azure region, e.g. westeurope (the known regions are listed in profiles/azure.ts)"),
     zones: z
         .array(z.enum(["1", "2", "3"], { error: 'must be an availability zone: "1", "2" or "3"' }))
         .refine((zs) => new Set(zs).size === zs.length, { error: "must not repeat a zone" })
@@ -147,7 +237,44 @@ const infrastructureSchema = z.strictObject({
         .describe("Availability zones that masters and pools spread over; [] in a region without zones (no zonal resources, LRS storage)"),
     network: networkSchema.prefault({}),
     compute: computeSchema,
-});
+})
+    // The network must hold what compute asks for; read defensively so it is reported beside other problems.
+    .superRefine(
+        (infra, ctx) => {
+            const network = mapping(infra?.network) ?? {};
+            const compute = mapping(infra?.compute);
+            if (!compute) return;
+            const size = (v: unknown) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : 0);
+            const masters = size(mapping(compute.masters)?.size);
+            const agents = Object.entries(compute)
+                .filter(([key]) => POOL_KEY.test(key))
+                .reduce((sum, [, pool]) => sum + size(mapping(pool)?.max_size), 0);
+            const text = (key: string, def: string) => (network[key] === undefined ? def : network[key]);
+            const capacity = (cidr: unknown) => (typeof cidr === "string" && parseCidr(cidr) ? cidrSize(cidr) - AZURE_RESERVED_ADDRESSES : undefined);
+            const agentsRoom = capacity(text("agents_subnet", DEFAULT_NETWORK.agents_subnet));
+            if (agentsRoom !== undefined && agents > agentsRoom) {
+                refuse(
+                    ctx,
+                    ["network", "agents_subnet"],
+                    `has room for ${agentsRoom} nodes (Azure keeps 5 addresses) but the pools' max_size add up to ${agents}: widen the subnet or lower max_size`,
+                );
+            }
+            const mastersRoom = capacity(text("masters_subnet", DEFAULT_NETWORK.masters_subnet));
+            if (mastersRoom !== undefined && masters > mastersRoom) {
+                refuse(ctx, ["network", "masters_subnet"], `has room for ${mastersRoom} masters (Azure keeps 5 addresses) but masters.size is ${masters}`);
+            }
+            const pods = text("pod_cidr", DEFAULT_NETWORK.pod_cidr);
+            const podPrefix = typeof pods === "string" ? parseCidr(pods)?.prefix : undefined;
+            if (podPrefix !== undefined && podPrefix <= NODE_POD_PREFIX && masters + agents > 2 ** (NODE_POD_PREFIX - podPrefix)) {
+                refuse(
+                    ctx,
+                    ["network", "pod_cidr"],
+                    `holds ${2 ** (NODE_POD_PREFIX - podPrefix)} node pod ranges (/${NODE_POD_PREFIX} each) but the cluster may grow to ${masters + agents} nodes (masters and every pool's max_size)`,
+                );
+            }
+        },
+        { when: () => true },
+    );
 
 // ---------------------------------------------------------------------------------------------
 // kubernetes, system
@@ -155,17 +282,19 @@ const infrastructureSchema = z.strictObject({
 const kubernetesSchema = z.strictObject({
     version: z
         .string()
-        .regex(/^1\.(3[1-9]|[4-9][0-9])\.[0-9]+$/, {
-            error: "must be a Kubernetes version MAJOR.MINOR.PATCH, 1.31.0 or newer (kubeadm config v1beta4), such as 1.33.5",
+        .superRefine((v, ctx) => {
+            const why = kubernetesVersionProblem(v);
+            if (why) refuse(ctx, [], why);
         })
-        .default("1.33.5")
-        .describe("Kubernetes version installed on every node (kubeadm, kubelet, control plane)"),
+        .default(DEFAULT_KUBERNETES_VERSION)
+        .describe("Kubernetes version installed on every node (kubeadm, kubelet, control plane); bounds in profiles/versions.ts"),
 });
 
-const replicas = (def: number, min = 1) =>
+const replicas = (def: number, min = 1, max = 50) =>
     z.strictObject({
         replicas: count("replicas")
             .min(min, { error: `must be at least ${min}` })
+            .max(max, { error: `must be at most ${max}` })
             .default(def),
     });
 
@@ -174,10 +303,11 @@ const systemSchema = z.strictObject({
         .strictObject({
             replicas: count("replicas")
                 .min(2, { error: "must be at least 2 (each replica holds all metrics; fewer loses high availability)" })
+                .max(5, { error: "must be at most 5 (each replica scrapes and stores every metric)" })
                 .default(2),
         })
         .prefault({}),
-    alertmanager: replicas(2).prefault({}),
+    alertmanager: replicas(2, 1, 5).prefault({}),
     elasticsearch: replicas(3).prefault({}),
     fluent_bit_aggregator: replicas(3).prefault({}),
     mongodb: z
@@ -199,21 +329,55 @@ const systemSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // core
 
-const resourcesSchema = z.strictObject({
-    requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
-    limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
-});
+const resourcesSchema = z
+    .strictObject({
+        requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+        limits: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+    })
+    // zod runs this even when a quantity above was refused: read them defensively.
+    .superRefine((r, ctx) => {
+        for (const kind of ["cpu", "memory"] as const) {
+            const read = (v: unknown) => (typeof v === "string" ? parseQuantity(v) : undefined);
+            const [request, limit] = [read(r?.requests?.[kind]), read(r?.limits?.[kind])];
+            if (request === undefined || limit === undefined) continue;
+            if (limit === 0) refuse(ctx, ["limits", kind], "must be more than 0 (a zero limit lets the container start nothing)");
+            else if (request > limit) refuse(ctx, ["requests", kind], `must not exceed limits.${kind} (${r.limits[kind]}): Kubernetes refuses a request above its limit`);
+        }
+    });
 export type Resources = z.infer<typeof resourcesSchema>;
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
+const envName = z
+    .string()
+    .max(128, { error: "must be at most 128 characters" })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
+
+/** Names that hold secrets by convention: their values belong in secret_env, never in the profile. */
+const SECRET_NAME = /PASSWORD|PASSWD|TOKEN|SECRET|KEY/i;
+
+/** Plain environment variables: bounded, and none whose name says it is a secret. */
+const plainEnv = z
+    .record(envName, z.string().max(8192, { error: "must be at most 8192 characters (a profile holds settings, not files)" }))
+    .superRefine((env, ctx) => {
+        const names = Object.keys(env);
+        if (names.length > 100) refuse(ctx, [], `sets ${names.length} variables: at most 100`, { hideValue: true });
+        for (const name of names.filter((n) => SECRET_NAME.test(n)).slice(0, 10)) {
+            refuse(
+                ctx,
+                [name],
+                "looks like a secret, and env values are stored and shown in clear text: move it to secret_env " +
+                    `(secret_env: { ${name}: <secret-name> }) and store the value with pulumi config set --secret --path 'aura:secrets.<secret-name>' <value>`,
+                { hideValue: true },
+            );
+        }
+    });
 
 /** An image reference pinned to a tag or digest (see imageProblem). */
 const imageRef = z
     .string()
     .min(1)
-    .superRefine((image, ctx) => {
-        const problem = imageProblem(image);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    .superRefine((v, ctx) => {
+        const why = imageProblem(v);
+        if (why) refuse(ctx, [], why);
     });
 
 /** Credentials a workload receives from the system stage's database Secrets (envFrom, prefixed). */
@@ -225,7 +389,7 @@ const databasesSchema = z
     .describe("Databases whose credentials the workload receives as POSTGRESQL_* / MONGODB_* variables (HOST, PORT, USERNAME, PASSWORD, DATABASE, URI)");
 
 const secretEnvSchema = z
-    .record(envName, z.string().regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
+    .record(envName, z.string().max(253).regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
     .default({})
     .describe("Environment variables read from a Kubernetes Secret; the value names the stack config secret (aura:secrets.<name>)");
 
@@ -233,40 +397,61 @@ const port = (what: string) => count(what).min(1, { error: "must be a port, 1-65
 
 const readinessProbeSchema = z
     .strictObject({
-        path: z.string().regex(/^\//, { error: "must be an HTTP path starting with /" }),
+        path: z.string().max(1024).regex(/^\//, { error: "must be an HTTP path starting with /" }),
         port: port("port").optional().describe("Default: the service's port"),
-        initial_delay_seconds: count("initial_delay_seconds").min(0).default(5),
-        period_seconds: count("period_seconds").min(1).default(10),
+        initial_delay_seconds: count("initial_delay_seconds").min(0).max(3600).default(5),
+        period_seconds: count("period_seconds").min(1).max(3600).default(10),
     })
     .describe("HTTP GET readiness probe: the Service sends traffic only to pods that answer 2xx/3xx");
 
-const serviceSchema = z.strictObject({
-    service_replicas: count("service_replicas")
-        .min(1, { error: "must be at least 1 (it is the HPA's minReplicas)" })
-        .default(2)
-        .describe("Replicas at rest; the HPA scales between this and max_factor times this"),
-    image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
-    port: port("port").default(8080).describe("Container port the Service (port 80) forwards to"),
-    env: z.record(envName, z.string()).default({}).describe("Plain environment variables"),
-    secret_env: secretEnvSchema,
-    databases: databasesSchema,
-    readiness_probe: readinessProbeSchema.optional(),
-    resources: resourcesSchema.optional().describe("Container requests and limits; defaults from the platform's figures"),
-});
+/** Refuses a variable set both in env and in secret_env. */
+function refuseEnvTwice(w: { env?: unknown; secret_env?: unknown } | undefined, ctx: Ctx): void {
+    const env = mapping(w?.env) ?? {};
+    for (const name of Object.keys(mapping(w?.secret_env) ?? {}).filter((n) => Object.prototype.hasOwnProperty.call(env, n))) {
+        refuse(ctx, ["secret_env", name], "is also set in env: a variable comes from env or from secret_env, not both", { hideValue: true });
+    }
+}
+
+const customName = z
+    .boolean()
+    .optional()
+    .describe("true marks a new name as deliberate: a name close to a platform default is otherwise refused as a typo");
+
+const serviceSchema = z
+    .strictObject({
+        service_replicas: count("service_replicas")
+            .min(1, { error: "must be at least 1 (it is the HPA's minReplicas)" })
+            .max(100, { error: "must be at most 100 (the HPA scales up to max_factor times this)" })
+            .default(2)
+            .describe("Replicas at rest; the HPA scales between this and max_factor times this"),
+        image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
+        port: port("port").default(8080).describe("Container port the Service (port 80) forwards to"),
+        env: plainEnv.default({}).describe("Plain environment variables (no secrets: names with PASSWORD, TOKEN, SECRET or KEY are refused)"),
+        secret_env: secretEnvSchema,
+        databases: databasesSchema,
+        readiness_probe: readinessProbeSchema.optional(),
+        resources: resourcesSchema.optional().describe("Container requests and limits; defaults from the platform's figures"),
+        custom: customName,
+    })
+    .superRefine(refuseEnvTwice);
 export type ServiceProfile = z.infer<typeof serviceSchema>;
 
-const jobSchema = z.strictObject({
-    image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
-    command: z.array(z.string()).optional(),
-    env: z.record(envName, z.string()).default({}),
-    secret_env: secretEnvSchema,
-    databases: databasesSchema,
-    after: z
-        .array(dnsLabel("a service name"))
-        .optional()
-        .describe("Core services that must be available before the job runs; default: every core service"),
-    backoff_limit: count("backoff_limit").min(0).default(3),
-});
+const jobSchema = z
+    .strictObject({
+        image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
+        command: z.array(z.string().max(4096)).max(100, { error: "must have at most 100 arguments" }).optional(),
+        env: plainEnv.default({}),
+        secret_env: secretEnvSchema,
+        databases: databasesSchema,
+        after: z
+            .array(dnsLabel("a service name"))
+            .max(100)
+            .optional()
+            .describe("Core services that must be available before the job runs; default: every core service"),
+        backoff_limit: count("backoff_limit").min(0).max(100, { error: "must be at most 100" }).default(3),
+        custom: customName,
+    })
+    .superRefine(refuseEnvTwice);
 export type JobProfile = z.infer<typeof jobSchema>;
 
 /** The seed's core services and replica counts, used when the profile names none. */
@@ -285,24 +470,57 @@ export const DEFAULT_JOBS = ["aura-bot-makeup", "nlp-provisioning"];
 /** Services that must run exactly one replica and get no HPA (the seed's race conditions). */
 export const SINGLETON_SERVICES = ["insights-loader"];
 
-const serviceMap = z.record(dnsLabel("a service name"), serviceSchema).superRefine(
-    (services, ctx) => {
-        // Runs even when other services are wrong, so it reads the input defensively.
-        for (const name of SINGLETON_SERVICES) {
-            const replicas = (services?.[name] as { service_replicas?: unknown } | undefined)?.service_replicas;
-            if (replicas !== undefined && replicas !== 1) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: [name, "service_replicas"],
-                    message: "must be exactly 1 (two loaders race to load the same insight files)",
-                });
+/** Refuses names in `entries` that read as typos of `known` ones, unless marked custom: true. */
+function refuseNearMisses(ctx: Ctx, entries: Record<string, unknown>, known: readonly string[], what: string): void {
+    const custom = (name: string) => mapping(entries[name])?.custom === true;
+    for (const { name, like } of nearMisses(Object.keys(entries), known, custom).slice(0, 10)) {
+        refuse(ctx, [name], `is not a known ${what}: did you mean ${like}? (a new ${what} with a name this close needs custom: true)`, { hideValue: true });
+    }
+}
+
+// A Service name is a DNS-1035 label: it must start with a letter.
+const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+const serviceMap = z
+    .record(
+        z
+            .string()
+            .max(63, { error: "a service name must be at most 63 characters" })
+            .regex(SERVICE_NAME, {
+                error: "a service name must be a DNS label that starts with a letter (it names a Kubernetes Service): lowercase letters, digits and '-'",
+            }),
+        serviceSchema,
+    )
+    .superRefine(
+        (services, ctx) => {
+            // Runs even when other services are wrong, so it reads the input defensively.
+            if (!mapping(services)) return;
+            for (const name of SINGLETON_SERVICES) {
+                const replicas = mapping(services[name])?.service_replicas;
+                if (replicas !== undefined && replicas !== 1) {
+                    refuse(ctx, [name, "service_replicas"], "must be exactly 1 (two loaders race to load the same insight files)");
+                }
             }
-        }
+            refuseNearMisses(ctx, services, Object.keys(DEFAULT_SERVICES), "service");
+            const n = Object.keys(services).length;
+            if (n > 100) refuse(ctx, [], `lists ${n} services: at most 100`, { hideValue: true });
+        },
+        { when: () => true },
+    );
+
+// At most 54 characters: the Job object is named <job>-<8-character spec hash>.
+const jobMap = z.record(dnsLabel("a job name", 54), jobSchema).superRefine(
+    (jobs, ctx) => {
+        if (!mapping(jobs)) return;
+        refuseNearMisses(ctx, jobs, DEFAULT_JOBS, "job");
+        const n = Object.keys(jobs).length;
+        if (n > 50) refuse(ctx, [], `lists ${n} jobs: at most 50`, { hideValue: true });
     },
     { when: () => true },
 );
 
-const coreSchema = z.strictObject({
+const coreSchema = z
+    .strictObject({
     hpa: z
         .strictObject({
             cpu_target_percent: count("cpu_target_percent").min(1).max(100).default(80),
@@ -313,28 +531,24 @@ const coreSchema = z.strictObject({
     // prefault: the default set is parsed like a written one, so every per-service default applies.
     services: serviceMap
         .prefault(() => Object.fromEntries(Object.entries(DEFAULT_SERVICES).map(([name, n]) => [name, { service_replicas: n }])))
-        .describe("Core services by name; absent means the platform's default set"),
-    jobs: z
-        // At most 54 characters: the Job object is named <job>-<8-character spec hash>.
-        .record(dnsLabel("a job name", 54), jobSchema)
+        .describe("Core services by name; absent means the platform's default set. A new name close to a default one needs custom: true."),
+    jobs: jobMap
         .prefault(() => Object.fromEntries(DEFAULT_JOBS.map((name) => [name, {}])))
-        .describe("Provisioning jobs by name"),
-}).superRefine((core, ctx) => {
-    // A job waits for the services it provisions: each must be one the profile deploys.
-    // Refinements may run beside other problems, so it reads the input defensively.
-    const services = core?.services ?? {};
-    for (const [job, spec] of Object.entries(core?.jobs ?? {})) {
-        (Array.isArray(spec?.after) ? spec.after : []).forEach((service, i) => {
-            if (!(service in services)) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["jobs", job, "after", i],
-                    message: `names no core service (known: ${Object.keys(services).join(", ")})`,
-                });
-            }
-        });
-    }
-});
+        .describe("Provisioning jobs by name. A new name close to a default one needs custom: true."),
+    })
+    .superRefine((core, ctx) => {
+        // A job waits for the services it provisions: each must be one the profile deploys.
+        // Refinements may run beside other problems, so it reads the input defensively.
+        const services = mapping(core?.services) ?? {};
+        for (const [job, spec] of Object.entries(mapping(core?.jobs) ?? {})) {
+            const after = mapping(spec)?.after;
+            (Array.isArray(after) ? after : []).slice(0, 100).forEach((service, i) => {
+                if (typeof service !== "string" || !Object.prototype.hasOwnProperty.call(services, service)) {
+                    refuse(ctx, ["jobs", job, "after", i], `names no core service (known: ${Object.keys(services).slice(0, 20).join(", ")})`);
+                }
+            });
+        }
+    });
 
 // ---------------------------------------------------------------------------------------------
 // access, release, the whole profile
@@ -342,16 +556,23 @@ const coreSchema = z.strictObject({
 const userSchema = z.strictObject({
     name: dnsLabel("a user name"),
     role: z.enum(["view", "edit", "admin"], { error: "must be view, edit or admin" }),
-    namespaces: z.array(dnsLabel("a namespace")).min(1).optional().describe("Default: the core namespace aura-<environment>"),
+    namespaces: z
+        .array(dnsLabel("a namespace"))
+        .min(1)
+        .max(10)
+        .optional()
+        .describe("Namespaces the role applies in: aura-<environment> (the default) and/or aura-system"),
 });
 
 const accessSchema = z.strictObject({
     users: z
         .array(userSchema)
+        .max(200, { error: "must list at most 200 users" })
         .default([])
         .superRefine((users, ctx) => {
             const seen = new Set<string>();
             users.forEach((u, i) => {
+                if (typeof u?.name !== "string") return;
                 if (seen.has(u.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: "is listed twice" });
                 seen.add(u.name);
             });
@@ -366,13 +587,23 @@ const releaseSchema = z.strictObject({
         .describe("Platform release; the image tag of every core service"),
     registry: z
         .string()
-        .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: "must be a container registry such as auraplatform.azurecr.io" })
+        .max(255)
+        .superRefine((v, ctx) => {
+            const why = registryProblem(v);
+            if (why) refuse(ctx, [], why);
+        })
         .describe("Registry the core images come from"),
 });
 
+/** The namespace the system stage owns; no environment may take it for its core namespace. */
+export const SYSTEM_NAMESPACE = "aura-system";
+
 export const profileSchema = z
     .strictObject({
-        environment: dnsLabel("environment", 20).optional().describe("Environment name; default: the stack name. Namespace aura-<environment>."),
+        environment: dnsLabel("environment", 20)
+            .refine((e) => `aura-${e}` !== SYSTEM_NAMESPACE, { error: `would make the core namespace ${SYSTEM_NAMESPACE}, the system stage's own` })
+            .optional()
+            .describe("Environment name; default: the stack name. Namespace aura-<environment>."),
         tier: z.enum(["preproduction", "production"], { error: "must be preproduction or production" }).default("preproduction"),
         infrastructure: infrastructureSchema,
         kubernetes: kubernetesSchema.prefault({}),
@@ -385,20 +616,12 @@ export const profileSchema = z
     .superRefine(
         (p, ctx) => {
             if (p?.tier !== "production") return;
-            const masters = (p.infrastructure as { compute?: { masters?: { size?: unknown } } } | undefined)?.compute?.masters?.size;
+            const masters = mapping(mapping(mapping(p.infrastructure)?.compute)?.masters)?.size;
             if (typeof masters === "number" && masters < 5) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["infrastructure", "compute", "masters", "size"],
-                    message: "must be at least 5 when tier is production (survives two master failures)",
-                });
+                refuse(ctx, ["infrastructure", "compute", "masters", "size"], "must be at least 5 when tier is production (survives two master failures)");
             }
             if (!p.release) {
-                ctx.addIssue({
-                    code: "custom",
-                    path: ["release"],
-                    message: "is required when tier is production (production runs a pinned release: set version and registry)",
-                });
+                refuse(ctx, ["release"], "is required when tier is production (production runs a pinned release: set version and registry)");
             }
         },
         { when: () => true },

@@ -16,15 +16,20 @@ import {
   ETCD_DISK,
   JOIN_TEMPLATE_CA_HASH_PLACEHOLDER,
   JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
+  JOIN_TOKEN_SCRIPT_PATH,
   KUBEADM_API_VERSION,
-  KUBEADM_CONFIG_PATH,
+  KUBEADM_INIT_TEMPLATE_PATH,
   KUBEADM_JOIN_TEMPLATE_PATH,
   METADATA_BLOBS,
   METADATA_PKI_BLOBS,
   MetadataSource,
+  NODE_IP_PLACEHOLDER,
+  POD_IMDS_RULES_PATH,
+  RENEW_CERTS_SCRIPT_PATH,
   encodeCustomData,
   renderAgentCloudInit,
   renderMasterCloudInit,
+  renderMasterUpgradeScript,
 } from "../components/infra/cloudinit";
 
 // ---------------------------------------------------------------------------
@@ -36,24 +41,27 @@ const CLUSTER: ClusterBootstrap = {
   kubernetesVersion: "1.33.5",
   apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
   apiServerPort: 6443,
+  apiServerInternalIp: "10.240.0.254",
   podCidr: "10.244.0.0/16",
   serviceCidr: "10.96.0.0/12",
 };
 
 const METADATA: MetadataSource = {
   blobEndpoint: "https://auraprodmeta01.blob.core.windows.net/",
-  container: "cluster-metadata",
   identityClientId: "6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14",
 };
+const AGENT_METADATA: MetadataSource = { ...METADATA, identityClientId: "0b7d4c1e-2f3a-4b5c-9d6e-7f8091a2b3c4" };
 
-const TOKEN = "k7x9q2.p4m8z1c6v3b5n7w0";
 const CA_HASH = "sha256:3b5d5c3712955042212316173ccf37be800e8f1ccf7e7e4ebc8ae8a06a4b6ad0";
 
 const DOCS = {
-  init: renderMasterCloudInit({ ...CLUSTER, role: "init", metadata: METADATA }),
-  join: renderMasterCloudInit({ ...CLUSTER, role: "join", metadata: METADATA }),
-  agentSystem: renderAgentCloudInit({ ...CLUSTER, pool: "system", bootstrapToken: TOKEN, caCertHash: CA_HASH }),
-  agentUser: renderAgentCloudInit({ ...CLUSTER, pool: "userpool1", bootstrapToken: TOKEN, caCertHash: CA_HASH }),
+  master: renderMasterCloudInit({ ...CLUSTER, metadata: METADATA }),
+  agentSystem: renderAgentCloudInit({ ...CLUSTER, pool: "system", caCertHash: CA_HASH, metadata: AGENT_METADATA }),
+  agentUser: renderAgentCloudInit({ ...CLUSTER, pool: "userpool1", caCertHash: CA_HASH, metadata: AGENT_METADATA }),
+};
+/** Every script a master runs: the boot, the timers' scripts and the Run Command's upgrade. */
+const MASTER_SCRIPTS: Record<string, string> = {
+  upgrade: renderMasterUpgradeScript({ ...CLUSTER, metadata: METADATA }),
 };
 type DocName = keyof typeof DOCS;
 const DOC_NAMES = Object.keys(DOCS) as DocName[];
@@ -131,15 +139,6 @@ function writeTemp(name: string, content: string): string {
   return p;
 }
 
-/** Index of the first line matching `re` (whole-line regex). */
-function lineIndex(text: string, re: RegExp): number {
-  return text.split("\n").findIndex((l) => re.test(l));
-}
-
-function countLines(text: string, re: RegExp): number {
-  return text.split("\n").filter((l) => re.test(l)).length;
-}
-
 before(() => {
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-cloudinit-test-"));
 });
@@ -168,7 +167,7 @@ describe("cloudinit: cloud-init schema validation", () => {
 
   it("the validator really rejects a broken document", () => {
     requireTool("cloud-init");
-    const broken = DOCS.init.replace("permissions: '0755'", "permissions: 0755\n    bogus: true");
+    const broken = DOCS.master.replace("permissions: '0755'", "permissions: 0755\n    bogus: true");
     const p = writeTemp("broken.yaml", broken);
     const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
     assert.notEqual(r.status, 0, "cloud-init schema accepted an invalid document");
@@ -187,6 +186,10 @@ describe("cloudinit: shellcheck on every embedded script", () => {
         if (typeof c === "string") scripts.push([`runcmd[${i}]`, `#!/usr/bin/env bash\n${c}\n`]);
       });
       assert.ok(scripts.length >= 1, "no shell script found in write_files");
+      if (name === "master") {
+        assert.equal(scripts.length, 3, "boot, certificate renewal and join token scripts");
+        for (const [label, content] of Object.entries(MASTER_SCRIPTS)) scripts.push([label, content]);
+      }
       for (const [label, content] of scripts) {
         const p = writeTemp(`${name}-${path.basename(label)}.sh`, content);
         const r = spawnSync("shellcheck", ["-s", "bash", p], { encoding: "utf8" });
@@ -217,8 +220,14 @@ describe("cloudinit: common structure", () => {
         .join("\n");
       assert.doesNotMatch(code, /set\s+-[a-z]*x|set\s+-o\s+xtrace|bash\s+-x/, "scripts must not trace (secrets)");
       assert.match(s.content, /\/var\/log\/aura-bootstrap\.log/);
-      assert.match(s.content, /\/var\/lib\/aura\/bootstrap\.done/, "idempotency marker");
-      assert.deepEqual(cfg.runcmd, [[BOOTSTRAP_SCRIPT_PATH]]);
+      assert.match(s.content, /\/var\/lib\/aura/, "state and idempotency markers");
+      assert.match(s.content, /DONE_MARKER="\$\{STATE_DIR\}\/bootstrap\.done"/);
+      // cloud-init only hands the boot to systemd, which retries it.
+      assert.deepEqual(cfg.runcmd, [
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "aura-bootstrap.service"],
+        ["systemctl", "start", "--no-block", "aura-bootstrap.service"],
+      ]);
       for (const f of cfg.write_files) {
         assert.equal(typeof f.permissions, "string", `${f.path}: permissions must be a quoted octal string`);
         assert.match(f.permissions!, /^0[0-7]{3}$/);
@@ -230,7 +239,12 @@ describe("cloudinit: common structure", () => {
       assert.match(sysctl, /^net\.bridge\.bridge-nf-call-iptables = 1$/m);
       assert.match(s.content, /swapoff -a/);
       assert.match(s.content, /SystemdCgroup = true/);
-      assert.match(s.content, /install -y --no-install-recommends containerd /);
+      assert.match(s.content, /"containerd=\$\{CONTAINERD_VERSION\}"/);
+      assert.match(s.content, /^readonly CONTAINERD_VERSION='1\.7\.28-0ubuntu1~24\.04\.\*'$/m, "containerd pinned (pins.ts)");
+      assert.match(s.content, /apt-mark hold containerd/);
+      // Pods never reach the instance metadata endpoint.
+      assert.match(file(doc, POD_IMDS_RULES_PATH).content, /type filter hook prerouting priority -400; policy accept;\n\s+ip daddr 169\.254\.169\.254 counter drop/);
+      assert.match(s.content, /^step imds-block block_pod_imds$|^\s+step imds-block block_pod_imds$/m);
       assert.match(s.content, /https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v\$\{minor\}\/deb\//);
       assert.match(s.content, /^readonly K8S_VERSION='1\.33\.5'$/m);
       assert.match(s.content, /"kubelet=\$\{K8S_VERSION\}-\*" "kubeadm=\$\{K8S_VERSION\}-\*" "kubectl=\$\{K8S_VERSION\}-\*"/);
@@ -239,10 +253,10 @@ describe("cloudinit: common structure", () => {
   }
 });
 
-describe("cloudinit: master-init", () => {
-  const doc = DOCS.init;
+describe("cloudinit: master", () => {
+  const doc = DOCS.master;
 
-  it("formats and mounts the etcd data disk like CAPZ", () => {
+  it("formats and mounts the etcd data disk like CAPZ, and the kubelet waits for it", () => {
     const cfg = parseDoc(doc);
     assert.deepEqual(cfg.disk_setup, {
       [ETCD_DISK.device]: { table_type: "gpt", layout: true, overwrite: false },
@@ -253,10 +267,15 @@ describe("cloudinit: master-init", () => {
     assert.equal(cfg.fs_setup![0].filesystem, "ext4");
     assert.equal(cfg.fs_setup![0].device, "/dev/disk/azure/scsi1/lun0");
     assert.deepEqual(cfg.mounts, [["LABEL=etcd_disk", "/var/lib/etcddisk"]]);
+    assert.equal(
+      file(doc, "/etc/systemd/system/kubelet.service.d/05-aura-etcd-disk.conf").content,
+      "[Unit]\nRequiresMountsFor=/var/lib/etcddisk\n",
+    );
   });
 
-  it("kubeadm v1beta4 Init/Cluster configuration", () => {
-    const f = file(doc, KUBEADM_CONFIG_PATH);
+  it("kubeadm v1beta4 Init/Cluster configuration template", () => {
+    const f = file(doc, KUBEADM_INIT_TEMPLATE_PATH);
+    assert.equal(f.permissions, "0600");
     const docs = kubeadmDocs(f.content);
     const init = byKind(docs, "InitConfiguration");
     const cluster = byKind(docs, "ClusterConfiguration");
@@ -266,6 +285,7 @@ describe("cloudinit: master-init", () => {
 
     assertArgList(init.nodeRegistration.kubeletExtraArgs);
     assert.equal(argValue(init.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
+    assert.equal(argValue(init.nodeRegistration.kubeletExtraArgs, "node-ip"), NODE_IP_PLACEHOLDER);
 
     assert.equal(cluster.clusterName, "aura-prod");
     assert.equal(cluster.kubernetesVersion, "v1.33.5");
@@ -273,6 +293,7 @@ describe("cloudinit: master-init", () => {
     assert.deepEqual(cluster.networking, { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" });
     assert.equal(cluster.etcd.local.dataDir, "/var/lib/etcddisk/etcd");
     assert.ok(cluster.apiServer.certSANs.includes(CLUSTER.apiServerHost));
+    assert.ok(cluster.apiServer.certSANs.includes(CLUSTER.apiServerInternalIp), "nodes may use the internal address");
 
     const apiArgs = cluster.apiServer.extraArgs;
     assertArgList(apiArgs);
@@ -313,47 +334,6 @@ describe("cloudinit: master-init", () => {
     }
   });
 
-  it("fetches the PKI with the managed identity, maps the API host before kubeadm init, creates the join token", () => {
-    const s = script(doc);
-    assert.match(s, /^readonly AURA_ROLE='master-init'$/m);
-    assert.match(s, /^readonly BLOB_ENDPOINT='https:\/\/auraprodmeta01\.blob\.core\.windows\.net\/'$/m);
-    assert.match(s, /^readonly BLOB_CONTAINER='cluster-metadata'$/m);
-    assert.match(s, /^readonly IDENTITY_CLIENT_ID='6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14'$/m);
-    assert.ok(
-      s.includes(
-        "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F&client_id=${IDENTITY_CLIENT_ID}",
-      ),
-    );
-    assert.match(s, /-H Metadata:true/);
-    assert.match(s, /x-ms-version: 2021-08-06/);
-    assert.match(s, /retry 60 10 fetch_blob_once/, "bounded retries for the blob download");
-    for (const blob of Object.values(METADATA_BLOBS)) assert.ok(s.includes(`'${blob}'`), `${blob} not fetched`);
-    assert.match(s, /\*\.key\) install -m 0600/);
-
-    const mapCall = lineIndex(s, /^\s*map_api_host_to_loopback\s*$/);
-    const initCall = lineIndex(s, /kubeadm init --config "\$\{KUBEADM_CONFIG\}"/);
-    const tokenCall = lineIndex(s, /kubeadm token create "\$\{join_token\}" --ttl 0 --kubeconfig \/etc\/kubernetes\/admin\.conf/);
-    assert.equal(countLines(s, /^\s*map_api_host_to_loopback\s*$/), 1);
-    assert.ok(mapCall > 0 && initCall > 0 && tokenCall > 0);
-    assert.ok(mapCall < initCall, "/etc/hosts must map the API host before kubeadm init");
-    assert.ok(initCall < tokenCall, "join token is created after init");
-    assert.match(s, /already exists/);
-    assert.doesNotMatch(s, /--upload-certs/);
-  });
-});
-
-describe("cloudinit: master-join", () => {
-  const doc = DOCS.join;
-
-  it("has the same etcd disk and audit policy as master-init", () => {
-    const a = parseDoc(DOCS.init);
-    const b = parseDoc(doc);
-    assert.deepEqual(b.disk_setup, a.disk_setup);
-    assert.deepEqual(b.fs_setup, a.fs_setup);
-    assert.deepEqual(b.mounts, a.mounts);
-    assert.equal(file(doc, AUDIT_POLICY_PATH).content, file(DOCS.init, AUDIT_POLICY_PATH).content);
-  });
-
   it("JoinConfiguration template: controlPlane {}, bootstrapToken discovery, placeholders only", () => {
     const f = file(doc, KUBEADM_JOIN_TEMPLATE_PATH);
     assert.equal(f.permissions, "0600");
@@ -363,6 +343,7 @@ describe("cloudinit: master-join", () => {
     assert.deepEqual(join.controlPlane, {});
     assertArgList(join.nodeRegistration.kubeletExtraArgs);
     assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
+    assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "node-ip"), NODE_IP_PLACEHOLDER);
     assert.deepEqual(join.discovery.bootstrapToken, {
       apiServerEndpoint: "aura-prod-api.westeurope.cloudapp.azure.com:6443",
       token: JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
@@ -379,46 +360,86 @@ describe("cloudinit: master-join", () => {
     assert.deepEqual(parsed.discovery.bootstrapToken.caCertHashes, [CA_HASH]);
   });
 
-  it("computes the CA hash at boot, retries the join with reset, maps the API host only after the join", () => {
+  it("fetches the PKI with the masters' identity and decides init or join at boot, under a blob lease", () => {
     const s = script(doc);
-    assert.match(s, /^readonly AURA_ROLE='master-join'$/m);
+    assert.match(s, /^readonly AURA_ROLE='master'$/m);
+    assert.match(s, /^readonly BLOB_ENDPOINT='https:\/\/auraprodmeta01\.blob\.core\.windows\.net\/'$/m);
+    assert.match(s, /^readonly PKI_CONTAINER='cluster-metadata'$/m);
+    assert.match(s, /^readonly LOCK_CONTAINER='cluster-bootstrap'$/m);
+    assert.match(s, /^readonly JOIN_TOKEN_PATH='node-join\/token'$/m);
+    assert.match(s, /^readonly API_INTERNAL_IP='10\.240\.0\.254'$/m);
+    assert.match(s, /^readonly IDENTITY_CLIENT_ID='6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14'$/m);
     assert.ok(
-      s.includes("openssl x509 -pubkey -noout -in \"${PKI_STAGING_DIR}/ca.crt\" | openssl pkey -pubin -outform der | sha256sum"),
+      s.includes(
+        "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F&client_id=${IDENTITY_CLIENT_ID}",
+      ),
     );
-    assert.match(s, /kubeadm join --config "\$\{config\}"/);
-    assert.match(s, /kubeadm reset -f/);
-    const joinCall = lineIndex(s, /^\s*join_with_retries \d+ "\$\{KUBEADM_CONFIG\}" prepare_control_plane_join\s*$/);
-    const mapCall = lineIndex(s, /^\s*map_api_host_to_loopback\s*$/);
-    assert.equal(countLines(s, /^\s*map_api_host_to_loopback\s*$/), 1);
-    assert.ok(joinCall > 0 && mapCall > 0);
-    assert.ok(joinCall < mapCall, "/etc/hosts must map the API host only after kubeadm join");
-    assert.match(s, /^readonly KUBEADM_JOIN_TEMPLATE='\/etc\/kubernetes\/kubeadm-join\.yaml\.tmpl'$/m);
+    assert.match(s, /-H Metadata:true/);
+    assert.match(s, /x-ms-version: 2021-08-06/);
+    assert.match(s, /retry 30 10 fetch_blob_once/, "bounded retries for the blob download");
+    for (const blob of Object.values(METADATA_BLOBS)) assert.ok(s.includes(`'${blob}'`), `${blob} not fetched`);
+    assert.match(s, /\*\.key\) install -m 0600/);
+    // The Blob service's lease protocol, exactly.
+    assert.ok(s.includes(`'x-ms-lease-action: acquire'`));
+    assert.ok(s.includes(`"x-ms-lease-duration: \${LOCK_LEASE_SECONDS}" "x-ms-proposed-lease-id: \${id}"`));
+    assert.ok(s.includes(`'x-ms-lease-action: renew' "x-ms-lease-id: \${id}"`));
+    assert.ok(s.includes(`'x-ms-lease-action: release' "x-ms-lease-id: $(lease_id)"`));
+    assert.ok(s.includes(`"\${blob}?comp=lease"`));
+    assert.match(s, /^readonly LOCK_LEASE_SECONDS=60$/m, "a lease of 15-60 s, renewed while held");
+    assert.match(s, /kubeadm init --config "\$\{AURA_ROOT\}\$\{KUBEADM_CONFIG\}" --skip-token-print/);
+    assert.match(s, /member remove "\$\{id\}"/);
+    assert.doesNotMatch(s, /--upload-certs/);
+    assert.doesNotMatch(s, /--ttl 0/, "no join token that never expires");
+  });
+
+  it("renews certificates and rotates the agents' join token from systemd timers", () => {
+    const renew = file(doc, RENEW_CERTS_SCRIPT_PATH).content;
+    assert.match(renew, /^readonly CERT_RENEW_BEFORE_DAYS='90'$/m);
+    assert.match(renew, /kubeadm certs renew all/);
+    assert.match(renew, /for pod in etcd kube-apiserver kube-controller-manager kube-scheduler; do/);
+    assert.match(renew, /^renew_certificates$/m);
+    const timer = file(doc, "/etc/systemd/system/aura-renew-certs.timer").content;
+    assert.match(timer, /^OnCalendar=daily$/m);
+    assert.match(timer, /^Persistent=true$/m);
+    assert.match(file(doc, "/etc/systemd/system/aura-renew-certs.service").content, new RegExp(`^ExecStart=${RENEW_CERTS_SCRIPT_PATH}$`, "m"));
+    const token = file(doc, JOIN_TOKEN_SCRIPT_PATH).content;
+    assert.match(token, /^readonly JOIN_TOKEN_TTL='48h'$/m);
+    assert.match(token, /^publish_join_token$/m);
+    assert.match(file(doc, "/etc/systemd/system/aura-join-token.timer").content, /^OnUnitActiveSec=1h$/m);
+  });
+
+  it("the upgrade script applies on the first master, upgrades the node on the others, refuses a skip or a downgrade", () => {
+    const s = MASTER_SCRIPTS.upgrade;
+    assert.match(s, /^readonly K8S_VERSION='1\.33\.5'$/m);
+    assert.match(s, /kubeadm upgrade apply "v\$\{K8S_VERSION\}" --yes/);
+    assert.match(s, /kubeadm upgrade node/);
+    assert.match(s, /drain "\$\{me\}" --ignore-daemonsets/);
+    assert.match(s, /^wait_for_bootstrap\nupgrade_master$/m);
+    assert.match(s, /refusing to downgrade/);
+    assert.match(s, /kubeadm upgrades one minor version at a time/);
   });
 });
 
 describe("cloudinit: secrets", () => {
-  for (const name of ["init", "join"] as const) {
-    it(`${name}: master document carries no token or key material`, () => {
+  for (const name of DOC_NAMES) {
+    it(`${name}: the document carries no token or key material`, () => {
       const doc = DOCS[name];
-      assert.ok(!doc.includes(TOKEN), "token found in master document");
-      assert.ok(!doc.includes(TOKEN.split(".")[1]), "token secret found in master document");
-      assert.ok(!doc.includes(CA_HASH.slice("sha256:".length)));
+      assert.doesNotMatch(doc, /[a-z0-9]{6}\.[a-z0-9]{16}/, "a join token");
       assert.doesNotMatch(doc, /BEGIN [A-Z ]*PRIVATE KEY|BEGIN CERTIFICATE/);
       assert.doesNotMatch(doc, /bootstrapTokens:/);
       const decoded = zlib.gunzipSync(Buffer.from(encodeCustomData(doc), "base64")).toString("utf8");
-      assert.ok(!decoded.includes(TOKEN));
+      assert.equal(decoded, doc);
     });
   }
 
   for (const [name, pool] of [["agentSystem", "system"], ["agentUser", "userpool1"]] as const) {
-    it(`${name}: agent document carries token and CA hash, JoinConfiguration without controlPlane`, () => {
+    it(`${name}: agent fetches the join token with its identity; JoinConfiguration without controlPlane`, () => {
       const doc = DOCS[name];
-      assert.ok(doc.includes(TOKEN));
       const cfg = parseDoc(doc);
       assert.equal(cfg.disk_setup, undefined, "agents have no data disk");
       assert.equal(cfg.fs_setup, undefined);
       assert.equal(cfg.mounts, undefined);
-      const f = file(doc, KUBEADM_CONFIG_PATH);
+      const f = file(doc, KUBEADM_JOIN_TEMPLATE_PATH);
       assert.equal(f.permissions, "0600");
       const [join] = kubeadmDocs(f.content);
       assert.equal(join.apiVersion, KUBEADM_API_VERSION);
@@ -426,33 +447,27 @@ describe("cloudinit: secrets", () => {
       assert.equal(join.controlPlane, undefined);
       assert.deepEqual(join.discovery.bootstrapToken, {
         apiServerEndpoint: "aura-prod-api.westeurope.cloudapp.azure.com:6443",
-        token: TOKEN,
+        token: JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
         caCertHashes: [CA_HASH],
       });
       assertArgList(join.nodeRegistration.kubeletExtraArgs);
       assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "cloud-provider"), "external");
       assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "node-labels"), `agentpool=${pool}`);
+      assert.equal(argValue(join.nodeRegistration.kubeletExtraArgs, "node-ip"), NODE_IP_PLACEHOLDER);
 
       const s = script(doc);
-      assert.ok(!s.includes(TOKEN), "the token belongs in the 0600 kubeadm config, not the script");
-      assert.match(s, /^\s*join_with_retries \d+ "\$\{KUBEADM_CONFIG\}"\s*$/m);
+      assert.match(s, /^readonly IDENTITY_CLIENT_ID='0b7d4c1e-2f3a-4b5c-9d6e-7f8091a2b3c4'$/m);
+      assert.match(s, /^readonly JOIN_TOKEN_PATH='node-join\/token'$/m);
+      assert.match(s, /^\s*join_with_retries \d+ prepare_agent_join\s*$/m);
       assert.match(s, /kubeadm reset -f/);
-      assert.doesNotMatch(s, /169\.254\.169\.254|map_api_host_to_loopback/, "agents use neither IMDS nor the hosts mapping");
+      assert.doesNotMatch(s, /PKI_CONTAINER|LOCK_CONTAINER|cluster-metadata/, "agents touch nothing but the join token");
     });
   }
-
-  it("agent: an all-digit token stays a string for YAML 1.1 readers", () => {
-    const digits = "123456.1234567890123456";
-    const doc = renderAgentCloudInit({ ...CLUSTER, pool: "system", bootstrapToken: digits, caCertHash: CA_HASH });
-    const [join] = kubeadmDocs(file(doc, KUBEADM_CONFIG_PATH).content);
-    assert.equal(join.discovery.bootstrapToken.token, digits);
-  });
 });
 
 describe("cloudinit: METADATA_BLOBS layout", () => {
   it("is the fixed layout shared with the upload code", () => {
     assert.deepEqual(Object.values(METADATA_BLOBS).sort(), [
-      "kubeadm/bootstrap-token",
       "pki/ca.crt",
       "pki/ca.key",
       "pki/etcd/ca.crt",
@@ -483,8 +498,8 @@ describe("cloudinit: encodeCustomData", () => {
   });
 
   it("is deterministic (no mtime, fixed OS byte)", () => {
-    const a = encodeCustomData(DOCS.init);
-    const b = encodeCustomData(DOCS.init);
+    const a = encodeCustomData(DOCS.master);
+    const b = encodeCustomData(DOCS.master);
     assert.equal(a, b);
     const gz = Buffer.from(a, "base64");
     assert.equal(gz.readUInt32LE(4), 0, "gzip mtime must be 0");
@@ -502,17 +517,8 @@ describe("cloudinit: encodeCustomData", () => {
 // ---------------------------------------------------------------------------
 
 describe("cloudinit: bad inputs throw", () => {
-  const agent = { ...CLUSTER, pool: "system", bootstrapToken: TOKEN, caCertHash: CA_HASH };
-  const master = { ...CLUSTER, role: "init" as const, metadata: METADATA };
-
-  it("bad bootstrap token (and the message does not echo it)", () => {
-    for (const bad of ["abcdef0123456789abcdef", "ABCDEF.0123456789abcdef", "abcde.0123456789abcdef", "abcdef.0123456789abcde'", ""]) {
-      assert.throws(
-        () => renderAgentCloudInit({ ...agent, bootstrapToken: bad }),
-        (e: Error) => /bootstrapToken/.test(e.message) && (bad === "" || !e.message.includes(bad)),
-      );
-    }
-  });
+  const agent = { ...CLUSTER, pool: "system", caCertHash: CA_HASH, metadata: AGENT_METADATA };
+  const master = { ...CLUSTER, metadata: METADATA };
 
   it("bad CA cert hash", () => {
     for (const bad of ["3b5d5c3712955042212316173ccf37be800e8f1ccf7e7e4ebc8ae8a06a4b6ad0", "sha256:abc", "sha1:" + "a".repeat(64), "sha256:" + "A".repeat(64)]) {
@@ -524,6 +530,7 @@ describe("cloudinit: bad inputs throw", () => {
     for (const bad of ["v1.33.5", "1.33", "1.30.4", "2.0.0", "1.33.5-rc.1", "1.33.5; rm -rf /"]) {
       assert.throws(() => renderMasterCloudInit({ ...master, kubernetesVersion: bad }), /kubernetesVersion/);
       assert.throws(() => renderAgentCloudInit({ ...agent, kubernetesVersion: bad }), /kubernetesVersion/);
+      assert.throws(() => renderMasterUpgradeScript({ ...master, kubernetesVersion: bad }), /kubernetesVersion/);
     }
   });
 
@@ -531,6 +538,8 @@ describe("cloudinit: bad inputs throw", () => {
     assert.throws(() => renderMasterCloudInit({ ...master, apiServerHost: "10.0.0.4" }), /apiServerHost/);
     assert.throws(() => renderMasterCloudInit({ ...master, apiServerHost: "api.example.com'$(id)" }), /apiServerHost/);
     assert.throws(() => renderMasterCloudInit({ ...master, apiServerPort: 70000 }), /apiServerPort/);
+    assert.throws(() => renderMasterCloudInit({ ...master, apiServerInternalIp: "10.240.0" }), /apiServerInternalIp/);
+    assert.throws(() => renderAgentCloudInit({ ...agent, apiServerInternalIp: "10.240.0.256" }), /apiServerInternalIp/);
     assert.throws(() => renderMasterCloudInit({ ...master, podCidr: "10.244.0.0" }), /podCidr/);
     assert.throws(() => renderMasterCloudInit({ ...master, serviceCidr: "10.96.0.300/12" }), /serviceCidr/);
     assert.throws(() => renderMasterCloudInit({ ...master, clusterName: "Aura_Prod" }), /clusterName/);
@@ -540,9 +549,8 @@ describe("cloudinit: bad inputs throw", () => {
   it("bad metadata source", () => {
     const md = (m: Partial<MetadataSource>) => ({ ...master, metadata: { ...METADATA, ...m } });
     assert.throws(() => renderMasterCloudInit(md({ blobEndpoint: "http://acct.blob.core.windows.net/" })), /blobEndpoint/);
-    assert.throws(() => renderMasterCloudInit(md({ container: "Bad_Container" })), /container/);
     assert.throws(() => renderMasterCloudInit(md({ identityClientId: "not-a-guid" })), /identityClientId/);
-    assert.throws(() => renderMasterCloudInit({ ...master, role: "leader" as "init" }), /role/);
+    assert.throws(() => renderAgentCloudInit({ ...agent, metadata: { ...AGENT_METADATA, identityClientId: "x" } }), /identityClientId/);
   });
 
   it("a blob endpoint without the trailing slash is normalised", () => {

@@ -111,6 +111,9 @@ describe("core stage", () => {
                 // Absent, not 0 or null: SSA would take ownership of any value sent, even a null.
                 assert.ok(!("replicas" in s), `${name}: Deployment sets replicas = ${JSON.stringify(s.replicas)}`);
             }
+            // That reasoning holds under server-side apply, which the system stage's provider uses.
+            const provider = full.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+            assert.strictEqual(String(provider.inputs.enableServerSideApply), "true");
             // Every Deployment either has an HPA or is a singleton with replicas 1.
             for (const d of byType(full, kinds.deployment)) {
                 const name = (d.inputs.metadata as any).name;
@@ -175,6 +178,15 @@ describe("core stage", () => {
                 if (spec(d).strategy.type === "RollingUpdate") assert.strictEqual(spec(d).strategy.rollingUpdate.maxUnavailable, 0);
             }
             for (const j of byType(full, kinds.job)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
+        });
+
+        it("meets Pod Security restricted where it can without knowing the image's user: seccomp, no privilege escalation, no API token", () => {
+            for (const r of [...byType(full, kinds.deployment), ...byType(full, kinds.job)]) {
+                const pod = spec(r).template.spec;
+                assert.deepStrictEqual(pod.securityContext, { seccompProfile: { type: "RuntimeDefault" } }, r.name);
+                assert.strictEqual(pod.automountServiceAccountToken, false, r.name);
+                assert.strictEqual(container(r).securityContext.allowPrivilegeEscalation, false, r.name);
+            }
         });
 
         it("uses the seed's requests and limits, nginx's own, and gives every container a CPU request", () => {

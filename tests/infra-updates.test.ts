@@ -1,6 +1,7 @@
 // Later `pulumi up` runs against a running cluster (issue #11): what the program sends when the
 // environment exists already, and the options that keep updates from hurting it.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fc from "fast-check";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -10,7 +11,7 @@ import { Plan, PlannedResource } from "../cli/plan";
 import { createMocks, LiveScaleSet } from "../cli/mocks";
 import { deployedScaleSetNames } from "../components/infra/agentPools";
 import { zonalRanges } from "../components/infra/network";
-import { scaleSetCapacity, splitOverZones, supportsAcceleratedNetworking } from "../components/infra/nodes";
+import { scaleSetCapacity, splitOverZones, supportsAcceleratedNetworking, vcpuQuota, vcpusOf } from "../components/infra/nodes";
 import { addDays } from "../components/infra/servicePrincipal";
 import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
 
@@ -274,5 +275,22 @@ describe("infra stage: later updates of a running environment", () => {
         assert.deepStrictEqual(sets.map((s) => s.inputs.vmScaleSetName).sort(), ["aura-nozones-common", "aura-nozones-database", "aura-nozones-management"]);
         const pools = p.outputs.pools as Record<string, any>;
         assert.deepStrictEqual(pools.database.scaleSets, [{ scaleSetName: "aura-nozones-database", minSize: 3, maxSize: 6 }]);
+    });
+
+    it("states the vCPU quota a profile needs, at min_size and at max_size (aura validate)", () => {
+        assert.deepStrictEqual(
+            [vcpusOf("Standard_DS2_v2"), vcpusOf("Standard_DS3_v2"), vcpusOf("Standard_DS13_v2"), vcpusOf("Standard_D8s_v5"), vcpusOf("Standard_F16s_v2"), vcpusOf("Standard_X1")],
+            [2, 4, 8, 8, 16, undefined],
+        );
+        const q = vcpuQuota([
+            { vmSize: "Standard_DS2_v2", minCount: 5, maxCount: 5 },
+            { vmSize: "Standard_DS2_v2", minCount: 2, maxCount: 8 },
+            { vmSize: "Standard_DS3_v2", minCount: 3, maxCount: 6 },
+            { vmSize: "Standard_X1", minCount: 1, maxCount: 1 },
+        ]);
+        assert.deepStrictEqual(q, { bySize: { Standard_DS2_v2: { min: 14, max: 26 }, Standard_DS3_v2: { min: 12, max: 24 } }, min: 26, max: 50, unknownSizes: ["Standard_X1"] });
+        const run = spawnSync(process.execPath, [path.join(ROOT, "bin", "aura.js"), "validate", "profiles/prod.yaml", "--stack", "prod"], { cwd: ROOT, encoding: "utf8" });
+        assert.strictEqual(run.status, 0, run.stderr);
+        assert.match(run.stdout, /\nvCPU quota needed in westeurope: 32 at min_size, 62 at max_size \(Standard_DS2_v2 20-38, Standard_DS3_v2 12-24\)\n$/);
     });
 });

@@ -67,12 +67,16 @@ describe("infra stage (profiles/prod.yaml)", () => {
             assert.deepStrictEqual(set.inputs.sku, { name: size, tier: "Standard", capacity: min }, "a new scale set starts at its min_size");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_enabled"], "true");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_aura-prod"], "owned");
+            assert.strictEqual(tags["aura-capacity"], "live");
             assert.deepStrictEqual(set.inputs.zones, [tags.zone]);
             assert.strictEqual(set.inputs.vmScaleSetName, `aura-prod-${tags.poolName}-z${tags.zone}`);
             assert.strictEqual((set.inputs.upgradePolicy as any).mode, "Rolling");
             const ext = (set.inputs.virtualMachineProfile as any).extensionProfile.extensions;
             assert.ok(ext.some((e: any) => e.type === "ApplicationHealthLinux"), "Rolling needs a health signal");
-            assert.strictEqual((set.inputs.virtualMachineProfile as any).osProfile.customData, "[secret]", "agent custom data holds the join token");
+            // No join token in the model: instances fetch the current one at boot with the agents' identity.
+            const agentDoc = zlib.gunzipSync(Buffer.from((set.inputs.virtualMachineProfile as any).osProfile.customData, "base64")).toString();
+            assert.doesNotMatch(agentDoc, /[a-z0-9]{6}\.[a-z0-9]{16}/, "no join token in the agents' custom data");
+            assert.deepStrictEqual((set.inputs.identity as any).type, "UserAssigned");
         }
         // The zonal scale sets of a pool add up to the profile's bounds.
         assert.deepStrictEqual(sums, { common: [2, 8], database: [3, 6], management: [3, 6] });
@@ -89,7 +93,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
     });
 
     it("puts the API server behind a load balancer probed on HTTPS /readyz, open only on 6443", () => {
-        const lb = one(prod, "azure-native:network:LoadBalancer");
+        const lb = one(prod, "azure-native:network:LoadBalancer", "aura-prod-control-plane-api-lb");
         const [probe] = lb.inputs.probes as any[];
         assert.deepStrictEqual([probe.protocol, probe.port, probe.requestPath], ["Https", 6443, "/readyz"]);
         const [rule] = lb.inputs.loadBalancingRules as any[];
@@ -116,9 +120,12 @@ describe("infra stage (profiles/prod.yaml)", () => {
         assert.strictEqual(account.inputs.enableHttpsTrafficOnly, true);
         assert.strictEqual(account.inputs.minimumTlsVersion, "TLS1_2");
         assert.strictEqual(account.options.protect, true);
-        const container = one(prod, "azure-native:storage:BlobContainer");
-        assert.strictEqual(container.inputs.publicAccess, "None");
-        assert.strictEqual(container.options.protect, true);
+        const containers = byType(prod, "azure-native:storage:BlobContainer");
+        assert.deepStrictEqual(containers.map((c) => c.inputs.containerName).sort(), ["break-glass", "cluster-bootstrap", "cluster-metadata", "node-join"]);
+        for (const container of containers) {
+            assert.strictEqual(container.inputs.publicAccess, "None");
+            assert.strictEqual(container.options.protect, true);
+        }
         const service = one(prod, "azure-native:storage:BlobServiceProperties");
         assert.strictEqual(service.inputs.isVersioningEnabled, true);
         assert.strictEqual((service.inputs.deleteRetentionPolicy as any).enabled, true);
@@ -127,7 +134,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
         assert.strictEqual(lock.inputs.scope, account.inputs.id ?? lock.inputs.scope);
         assert.ok(lock.options.protect);
         const blobNames = byType(prod, "azure-native:storage:Blob").map((b) => b.inputs.blobName).sort();
-        for (const expected of ["pki/ca.crt", "pki/ca.key", "pki/etcd/ca.key", "pki/front-proxy-ca.key", "pki/sa.key", "kubeadm/bootstrap-token", "kubeconfig/admin.json"]) {
+        for (const expected of ["pki/ca.crt", "pki/ca.key", "pki/etcd/ca.key", "pki/front-proxy-ca.key", "pki/sa.key", "kubeconfig/admin.json"]) {
             assert.ok(blobNames.includes(expected), `${expected} uploaded`);
         }
         // Masters may only read the container, and wait for that access before they boot.
@@ -137,7 +144,8 @@ describe("infra stage (profiles/prod.yaml)", () => {
         assert.ok(master.options.dependsOn?.includes(reader.urn));
     });
 
-    it("generates cloud-init documents that pass `cloud-init schema`, with shell that passes shellcheck", async () => {
+    it("generates cloud-init documents that pass `cloud-init schema`, with shell that passes shellcheck", async function () {
+        this.timeout(240_000);
         const shown = await plan({ profile: PROD, stack: "prod", showSecrets: true });
         const docs = [
             ...byType(shown, "azure-native:compute:VirtualMachine").map((vm) => (vm.inputs.osProfile as any).customData),
@@ -145,7 +153,9 @@ describe("infra stage (profiles/prod.yaml)", () => {
         ] as string[];
         assert.strictEqual(docs.length, 5 + 9);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-cloudinit-"));
-        docs.forEach((encoded, i) => {
+        // Every master boots from the same document: each distinct document is validated once.
+        assert.strictEqual(new Set(docs.slice(0, 5)).size, 1, "one master document for every master");
+        [...new Set(docs)].forEach((encoded, i) => {
             const text = zlib.gunzipSync(Buffer.from(encoded, "base64")).toString();
             const file = path.join(dir, `doc-${i}.yaml`);
             fs.writeFileSync(file, text);

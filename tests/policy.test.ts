@@ -212,8 +212,12 @@ describe("policy pack", () => {
 
     describe("scale-set-capacity-ignored", () => {
         const vmss = { type: "azure-native:compute:VirtualMachineScaleSet", props: { sku: { name: "Standard_DS2_v2", capacity: 2 } } };
-        it("passes with ignoreChanges sku.capacity", async () => assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["sku.capacity"] } }), []));
-        it("fails without it", async () => assert.match((await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["tags"] } }))[0], /must include "sku.capacity"/));
+        it("passes with ignoreChanges sku.capacity, or with the live capacity sent back (tagged)", async () => {
+            assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["sku.capacity"] } }), []);
+            assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, props: { ...vmss.props, tags: { "aura-capacity": "live" } } }), []);
+        });
+        it("fails a program-owned capacity", async () =>
+            assert.match((await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["tags"] } }))[0], /ignoreChanges must include "sku.capacity", or .* got ignoreChanges \["tags"\]/));
     });
 
     describe("container-cpu-requests", () => {

@@ -2,26 +2,9 @@
 // `aura validate` (exit code, key path, no stack trace).
 import * as assert from "assert";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import { DEFAULT_RELEASE, DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
 import { SEED_PROFILE, aura, tempFile } from "./helpers";
-
-const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
-
-/** The seed profile with `patch` merged in (null deletes a key). */
-function seedWith(patch: Record<string, unknown>): string {
-    const doc = yaml.load(SEED) as Record<string, unknown>;
-    const merge = (target: Record<string, unknown>, src: Record<string, unknown>) => {
-        for (const [k, v] of Object.entries(src)) {
-            if (v === null) delete target[k];
-            else if (typeof v === "object" && !Array.isArray(v) && typeof target[k] === "object" && target[k] !== null) {
-                merge(target[k] as Record<string, unknown>, v as Record<string, unknown>);
-            } else target[k] = v;
-        }
-    };
-    merge(doc, patch);
-    return yaml.dump(doc);
-}
+import { seedWith } from "./profile-helpers";
 
 describe("deployment profile", () => {
     it("accepts the seed's infrastructure block verbatim and applies the defaults", () => {

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobProfile } from "../../profiles";
-import { DatabaseSecrets, NODE_SELECTOR, labelsFor, resourcesFor, sha256, workloadConfig } from "./workload";
+import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resourcesFor, sha256, workloadConfig } from "./workload";
 
 /**
  * How long `pulumi up` waits for a job to complete. The provider's default is 10 minutes
@@ -64,7 +64,7 @@ export class ProvisioningJob extends pulumi.ComponentResource {
         // Typed, so that the compiler refuses a misspelt field (the schema validators accept unknown keys).
         const podSpec: k8s.types.input.core.v1.PodSpec = {
             restartPolicy: "Never",
-            nodeSelector: NODE_SELECTOR,
+            ...POD_DEFAULTS,
             containers: [
                 {
                     name: job,
@@ -72,6 +72,7 @@ export class ProvisioningJob extends pulumi.ComponentResource {
                     ...(spec.command ? { command: spec.command } : {}),
                     ...(config.envFrom.length ? { envFrom: config.envFrom } : {}),
                     resources: resourcesFor(job, undefined),
+                    securityContext: CONTAINER_SECURITY,
                 },
             ],
         };

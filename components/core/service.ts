@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceProfile } from "../../profiles";
-import { DatabaseSecrets, NODE_SELECTOR, labelsFor, resourcesFor, workloadConfig } from "./workload";
+import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resourcesFor, workloadConfig } from "./workload";
 
 /**
  * How long `pulumi up` waits for a Deployment (or the entry Service's load balancer) to become
@@ -90,7 +90,7 @@ export class PlatformService extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels, annotations: config.checksums.apply((c) => (Object.keys(c).length ? c : undefined)) },
                     spec: {
-                        nodeSelector: NODE_SELECTOR,
+                        ...POD_DEFAULTS,
                         topologySpreadConstraints: spreadConstraints(service),
                         containers: [
                             {
@@ -99,6 +99,7 @@ export class PlatformService extends pulumi.ComponentResource {
                                 ports: [{ name: "http", containerPort: spec.port, protocol: "TCP" }],
                                 ...(config.envFrom.length ? { envFrom: config.envFrom } : {}),
                                 resources: resourcesFor(service, spec.resources),
+                                securityContext: CONTAINER_SECURITY,
                                 ...(probe
                                     ? {
                                           readinessProbe: {

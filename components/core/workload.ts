@@ -10,6 +10,21 @@ import { secretMissingError } from "./secrets";
 /** Core workloads run on the `common` pool (the infra stage labels its nodes agentpool=common). */
 export const NODE_SELECTOR = { agentpool: "common" };
 
+/**
+ * Pod-level settings every core workload shares. The core namespace enforces Pod Security `baseline`
+ * and warns at `restricted` (components/system/namespaces.ts); these meet what `restricted` asks
+ * without knowing the images' users (runAsNonRoot and dropping all capabilities could break an image
+ * that starts as root, such as nginx's). No core workload calls the Kubernetes API: no token.
+ */
+export const POD_DEFAULTS = {
+    nodeSelector: NODE_SELECTOR,
+    automountServiceAccountToken: false,
+    securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+} satisfies Partial<k8s.types.input.core.v1.PodSpec>;
+
+/** Container-level settings every core container shares (see POD_DEFAULTS). */
+export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = { allowPrivilegeEscalation: false };
+
 /** The seed's figures for a core service container (kubectl describe node of a common node). */
 export const DEFAULT_RESOURCES: Resources = {
     requests: { cpu: "100m", memory: "256Mi" },

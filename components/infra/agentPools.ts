@@ -16,6 +16,9 @@ import { SSH_ACCESS_EXTENSION, scaleSetCapacity, splitOverZones, sshAccessSettin
 /** The kubelet's local health endpoint: the scale set's health signal for rolling upgrades. */
 export const KUBELET_HEALTHZ = { protocol: "http", port: 10248, requestPath: "/healthz" };
 
+/** Marks a scale set whose capacity the program reads back from the live scale set (not `ignoreChanges`). */
+export const CAPACITY_TAG = { "aura-capacity": "live" };
+
 /** Tags that cluster-autoscaler's Azure auto-discovery reads (bounds of this scale set), plus the pool name. */
 export function autoscalerTags(clusterName: string, pool: string, bounds: { minSize: number; maxSize: number }): Record<string, string> {
     return {
@@ -44,8 +47,15 @@ export interface AgentPoolsArgs {
     serviceCidr: string;
     apiServerHost: pulumi.Input<string>;
     apiServerPort: number;
-    bootstrapToken: pulumi.Input<string>;
+    /** Private address of the internal API load balancer: agents reach the API inside the VNet. */
+    apiServerInternalIp: pulumi.Input<string>;
     caCertHash: pulumi.Input<string>;
+    /** Where agents fetch the current join token, with an identity that can read only that. */
+    joinToken: {
+        blobEndpoint: pulumi.Input<string>;
+        identityId: pulumi.Input<string>;
+        identityClientId: pulumi.Input<string>;
+    };
     sshPublicKey: string;
     /**
      * Scale sets the last deployment reported (stack output `pools`). Their live model is read before
@@ -89,25 +99,26 @@ export class AgentPools extends pulumi.ComponentResource {
             return zones.flatMap((zone, i) => (bounds[i].maxSize > 0 ? [{ pool, zone, subnetId: args.subnetIds[i], ...bounds[i] }] : []));
         }).map(({ pool, zone, subnetId, minSize, maxSize }) => {
             const vmssName = scaleSetName(args.environment, pool.name, zone);
-            // The join token makes this custom data secret; a scale set's model may change, so a new
-            // token reaches the instances created after it.
-            const customData = pulumi.secret(
-                pulumi.all([args.apiServerHost, args.bootstrapToken, args.caCertHash]).apply(([apiServerHost, bootstrapToken, caCertHash]) =>
+            // No secret in the model: instances fetch the current join token at boot, so a token
+            // rotation never changes the scale set.
+            const customData = pulumi
+                .all([args.apiServerHost, args.apiServerInternalIp, args.caCertHash, args.joinToken.blobEndpoint, args.joinToken.identityClientId])
+                .apply(([apiServerHost, apiServerInternalIp, caCertHash, blobEndpoint, identityClientId]) =>
                     encodeCustomData(
                         renderAgentCloudInit({
                             clusterName: args.clusterName,
                             kubernetesVersion: args.kubernetesVersion,
                             apiServerHost,
                             apiServerPort: args.apiServerPort,
+                            apiServerInternalIp,
                             podCidr: args.podCidr,
                             serviceCidr: args.serviceCidr,
                             pool: pool.name,
-                            bootstrapToken,
                             caCertHash,
+                            metadata: { blobEndpoint, identityClientId },
                         }),
                     ),
-                ),
-            );
+                );
 
             // azure-native updates a scale set with a full PUT of the program's inputs, and
             // `ignoreChanges` would send the last *state* input (stale unless refreshed). So the
@@ -128,6 +139,7 @@ export class AgentPools extends pulumi.ComponentResource {
                 location,
                 vmScaleSetName: vmssName,
                 zones: zone ? [zone] : undefined,
+                identity: { type: "UserAssigned", userAssignedIdentities: [args.joinToken.identityId] },
                 sku: { name: pool.vmSize, tier: "Standard", capacity },
                 orchestrationMode: "Uniform",
                 overprovision: false,
@@ -185,7 +197,8 @@ export class AgentPools extends pulumi.ComponentResource {
                         ],
                     },
                 },
-                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...(zone ? { zone } : {}) },
+                // CAPACITY_TAG tells the policy pack (policy/) that the capacity sent is the live one.
+                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...CAPACITY_TAG, ...(zone ? { zone } : {}) },
             }, { parent: this });
 
             const info: PoolInfo = { name: pool.name, scaleSetName: vmssName, minSize, maxSize, vmSize: pool.vmSize };

@@ -1,24 +1,29 @@
 /**
  * Renders the cloud-init (#cloud-config) documents that boot a kubeadm
- * Kubernetes cluster on Azure Ubuntu 24.04 VMs.
+ * Kubernetes cluster on Azure Ubuntu 24.04 VMs, and the master upgrade script.
  *
- * Pure functions: plain values in, a string out. No Pulumi imports, so the
- * infra code decides what is secret (the agent document carries the join
- * token and must be treated as a secret; master documents carry none).
+ * Pure functions: plain values in, a string out. No Pulumi imports. No
+ * document carries a secret: masters fetch the PKI and agents the current join
+ * token from the metadata store at boot, each with its own managed identity.
  *
  * Roles:
- *  - master "init": first control-plane node, runs `kubeadm init`.
- *  - master "join": other control-plane nodes, `kubeadm join` with
- *    `controlPlane: {}` (CAs distributed through the metadata store).
+ *  - master: one document for every control-plane node. The node decides at
+ *    boot whether it creates the cluster (`kubeadm init`, only the holder of
+ *    the init lock, a blob lease) or joins it (`kubeadm join --control-plane`,
+ *    after removing a stale etcd member of its own name).
  *  - agent: one document per VM scale set pool, `kubeadm join` as a worker.
+ * The boot runs as a systemd unit that retries with a backoff; masters also
+ * get timers that renew certificates and rotate the agents' join token.
  *
- * The boot script is assembled from the files in ./scripts (read at runtime,
+ * Scripts are assembled from the files in ./scripts (read at runtime,
  * relative to this file) plus a header of shell-quoted settings.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
+import { OLDEST_KUBERNETES } from "../../profiles/versions";
+import { CONTAINERD_APT_VERSION } from "./pins";
 
 // ---------------------------------------------------------------------------
 // Constants shared with the infra code
@@ -27,13 +32,24 @@ import * as yaml from "js-yaml";
 export const KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4";
 export const KUBELET_CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1";
 export const AUDIT_API_VERSION = "audit.k8s.io/v1";
-/** kubeadm v1beta4 needs Kubernetes 1.31 or newer. */
-export const MIN_KUBERNETES_MINOR = 31;
+/** kubeadm v1beta4 needs Kubernetes 1.31 or newer (the bound lives with the profile's version rules). */
+export const MIN_KUBERNETES_MINOR: number = OLDEST_KUBERNETES.minor;
 
 /**
- * Fixed layout of the metadata store container. The infra code uploads the
- * cluster PKI and the join token under these blob names; control-plane nodes
- * download them at boot with their user-assigned managed identity.
+ * The metadata store's containers. Each identity gets a role on the containers it needs and no
+ * other: masters read `pki` and write `bootstrap` (locks) and `join` (the agents' token); agents
+ * read `join`; nothing on a node can read `breakGlass` (the root kubeconfig).
+ */
+export const METADATA_CONTAINERS = {
+  pki: "cluster-metadata",
+  bootstrap: "cluster-bootstrap",
+  join: "node-join",
+  breakGlass: "break-glass",
+} as const;
+
+/**
+ * Fixed layout of the PKI container. The infra code uploads the cluster PKI
+ * under these blob names; control-plane nodes download them at boot.
  */
 export const METADATA_BLOBS = {
   caCrt: "pki/ca.crt",
@@ -44,28 +60,43 @@ export const METADATA_BLOBS = {
   frontProxyCaKey: "pki/front-proxy-ca.key",
   etcdCaCrt: "pki/etcd/ca.crt",
   etcdCaKey: "pki/etcd/ca.key",
-  /** A file holding the join token, e.g. `abcdef.0123456789abcdef`. */
-  bootstrapToken: "kubeadm/bootstrap-token",
 } as const;
 
 /** The blobs that are installed under /etc/kubernetes/pki (the `pki/` prefix is stripped). */
-export const METADATA_PKI_BLOBS: readonly string[] = Object.values(METADATA_BLOBS).filter((b) =>
-  b.startsWith("pki/"),
-);
+export const METADATA_PKI_BLOBS: readonly string[] = Object.values(METADATA_BLOBS);
+
+/** The current agent join token (`<container>/<blob>`), written by the masters. */
+export const JOIN_TOKEN_PATH = `${METADATA_CONTAINERS.join}/token`;
+/** Lifetime of an agent join token; the masters publish a new one when one day is left. */
+export const JOIN_TOKEN_TTL = "48h";
+/** Certificates are renewed once one of them has fewer days left than this (kubeadm issues one year). */
+export const CERT_RENEW_BEFORE_DAYS = 90;
 
 /** Azure's limit on the size of (base64-decoded) custom data. */
 export const CUSTOM_DATA_MAX_BYTES = 65535;
 
 export const BOOTSTRAP_SCRIPT_PATH = "/usr/local/bin/aura-bootstrap.sh";
 export const BOOTSTRAP_LOG_PATH = "/var/log/aura-bootstrap.log";
-/** kubeadm configuration used by every role (`kubeadm init|join --config`). */
+/** Where an operator reads how the boot went: status, step, message. */
+export const BOOTSTRAP_STATE_PATH = "/var/lib/aura/bootstrap.state";
+export const BOOTSTRAP_UNIT = "aura-bootstrap.service";
+export const RENEW_CERTS_SCRIPT_PATH = "/usr/local/bin/aura-renew-certs.sh";
+export const JOIN_TOKEN_SCRIPT_PATH = "/usr/local/bin/aura-join-token.sh";
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/** Makes the kubelet (and so etcd) wait for the etcd disk on masters. */
+export const KUBELET_ETCD_DROP_IN_PATH = `${SYSTEMD_DIR}/kubelet.service.d/05-aura-etcd-disk.conf`;
+export const POD_IMDS_RULES_PATH = "/etc/aura/pod-imds-block.nft";
+/** kubeadm configuration used by every role (`kubeadm init|join --config`), filled in at boot. */
 export const KUBEADM_CONFIG_PATH = "/etc/kubernetes/kubeadm-config.yaml";
-/** master-join only: JoinConfiguration with placeholders filled in at boot. */
+/** Templates with placeholders (node address, join token, CA hash) filled in at boot. */
+export const KUBEADM_INIT_TEMPLATE_PATH = "/etc/kubernetes/kubeadm-init.yaml.tmpl";
 export const KUBEADM_JOIN_TEMPLATE_PATH = "/etc/kubernetes/kubeadm-join.yaml.tmpl";
 export const AUDIT_POLICY_PATH = "/etc/kubernetes/audit-policy.yaml";
 export const AUDIT_LOG_DIR = "/var/log/kubernetes/audit";
 export const AUDIT_LOG_PATH = `${AUDIT_LOG_DIR}/audit.log`;
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
+/** The Azure instance metadata endpoint, which pods must not reach. */
+export const IMDS_ADDRESS = "169.254.169.254";
 
 /** etcd data disk: Azure data disk at LUN 0, laid out as Cluster API Provider Azure does. */
 export const ETCD_DISK = {
@@ -76,11 +107,11 @@ export const ETCD_DISK = {
   dataDir: "/var/lib/etcddisk/etcd",
 } as const;
 
-/** Placeholders in the master-join template, replaced on the VM. */
+/** Placeholders in the kubeadm templates, replaced on the VM. */
 export const JOIN_TEMPLATE_TOKEN_PLACEHOLDER = "@AURA_BOOTSTRAP_TOKEN@";
 export const JOIN_TEMPLATE_CA_HASH_PLACEHOLDER = "@AURA_CA_CERT_HASH@";
+export const NODE_IP_PLACEHOLDER = "@AURA_NODE_IP@";
 
-export const BOOTSTRAP_TOKEN_PATTERN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 export const CA_CERT_HASH_PATTERN = /^sha256:[0-9a-f]{64}$/;
 export const KUBERNETES_VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 
@@ -96,6 +127,8 @@ export interface ClusterBootstrap {
   /** DNS name of the API server load balancer (not an IP address). */
   apiServerHost: string;
   apiServerPort: number;
+  /** Private frontend address of the internal API load balancer: what nodes connect to. */
+  apiServerInternalIp: string;
   /** IPv4 CIDR, e.g. "10.244.0.0/16". */
   podCidr: string;
   /** IPv4 CIDR, e.g. "10.96.0.0/12". */
@@ -105,26 +138,21 @@ export interface ClusterBootstrap {
 export interface MetadataSource {
   /** Storage account blob endpoint, e.g. "https://acct.blob.core.windows.net/". */
   blobEndpoint: string;
-  /** Blob container holding METADATA_BLOBS. */
-  container: string;
   /** Client id of the VM's user-assigned managed identity. */
   identityClientId: string;
 }
 
-export type MasterRole = "init" | "join";
-
 export interface MasterCloudInitArgs extends ClusterBootstrap {
-  role: MasterRole;
   metadata: MetadataSource;
 }
 
 export interface AgentCloudInitArgs extends ClusterBootstrap {
   /** Agent pool (VM scale set) name, used for the `agentpool=<pool>` node label. */
   pool: string;
-  /** Join token, `[a-z0-9]{6}.[a-z0-9]{16}`. Secret. */
-  bootstrapToken: string;
-  /** `sha256:<64 hex>` of the cluster CA's public key. */
+  /** `sha256:<64 hex>` of the cluster CA's public key (public). */
   caCertHash: string;
+  /** Where the agent fetches the current join token, with the agents' identity. */
+  metadata: MetadataSource;
 }
 
 // ---------------------------------------------------------------------------
@@ -133,7 +161,6 @@ export interface AgentCloudInitArgs extends ClusterBootstrap {
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 const BLOB_ENDPOINT = /^https:\/\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?\/$/;
 
 function fail(what: string, value: unknown, expected: string): never {
@@ -167,6 +194,11 @@ function checkIpv4Cidr(what: string, cidr: string): void {
   }
 }
 
+function checkIpv4(what: string, address: string): void {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255)) fail(what, address, 'an IPv4 address like "10.240.0.254"');
+}
+
 function checkCluster(args: ClusterBootstrap): { minor: string } {
   if (typeof args.clusterName !== "string" || !DNS_LABEL.test(args.clusterName)) {
     fail("clusterName", args.clusterName, "a lowercase DNS label (a-z, 0-9, '-', at most 63 characters)");
@@ -176,6 +208,7 @@ function checkCluster(args: ClusterBootstrap): { minor: string } {
   if (!Number.isInteger(args.apiServerPort) || args.apiServerPort < 1 || args.apiServerPort > 65535) {
     fail("apiServerPort", args.apiServerPort, "an integer between 1 and 65535");
   }
+  checkIpv4("apiServerInternalIp", args.apiServerInternalIp);
   checkIpv4Cidr("podCidr", args.podCidr);
   checkIpv4Cidr("serviceCidr", args.serviceCidr);
   return version;
@@ -186,22 +219,10 @@ function checkMetadata(m: MetadataSource): MetadataSource {
   if (!BLOB_ENDPOINT.test(blobEndpoint)) {
     fail("metadata.blobEndpoint", m.blobEndpoint, 'an https endpoint like "https://acct.blob.core.windows.net/"');
   }
-  if (!CONTAINER_NAME.test(m.container)) {
-    fail("metadata.container", m.container, "an Azure blob container name (3-63 of a-z, 0-9, '-')");
-  }
   if (!GUID.test(m.identityClientId)) {
     fail("metadata.identityClientId", m.identityClientId, "a GUID (managed identity client id)");
   }
-  return { blobEndpoint, container: m.container, identityClientId: m.identityClientId.toLowerCase() };
-}
-
-/** Throws unless `token` is a kubeadm bootstrap token. The value is never echoed back. */
-export function assertBootstrapToken(token: string): void {
-  if (typeof token !== "string" || !BOOTSTRAP_TOKEN_PATTERN.test(token)) {
-    throw new Error(
-      `cloudinit: invalid bootstrapToken: expected ${BOOTSTRAP_TOKEN_PATTERN.source} (the value is not shown)`,
-    );
-  }
+  return { blobEndpoint, identityClientId: m.identityClientId.toLowerCase() };
 }
 
 export function assertCaCertHash(hash: string): void {
@@ -236,15 +257,14 @@ function readScript(name: string): string {
   return text.replace(/^#!.*\n/, "").trim() + "\n";
 }
 
-type ScriptRole = "master-init" | "master-join" | "agent";
+type Setting = [string, string | readonly string[]];
+type ScriptTask = "role-master" | "role-agent" | "renew-certs" | "join-token" | "upgrade-master";
 
-function renderBootstrapScript(
-  role: ScriptRole,
-  settings: Array<[string, string | readonly string[]]>,
-): string {
+/** One script: shebang, strict mode, settings, the libraries, then the task file. */
+function renderScript(task: ScriptTask, master: boolean, settings: Setting[]): string {
   const lines = [
     "#!/usr/bin/env bash",
-    `# Aura node bootstrap (${role}). Rendered by components/infra/cloudinit.ts; do not edit on the node.`,
+    `# Aura node script (${task}). Rendered by components/infra/cloudinit.ts; do not edit on the node.`,
     "set -euo pipefail",
     "",
     "# Settings (values are shell-quoted by the renderer).",
@@ -256,8 +276,8 @@ function renderBootstrapScript(
     "",
   ];
   const parts = [lines.join("\n"), readScript("lib.sh")];
-  if (role !== "agent") parts.push(readScript("lib-master.sh"));
-  parts.push(readScript(`role-${role}.sh`));
+  if (master) parts.push(readScript("lib-master.sh"));
+  parts.push(readScript(`${task}.sh`));
   return parts.join("\n");
 }
 
@@ -353,7 +373,7 @@ function clusterConfiguration(args: ClusterBootstrap): Record<string, unknown> {
       local: { dataDir: ETCD_DISK.dataDir },
     },
     apiServer: {
-      certSANs: [args.apiServerHost, "localhost", "127.0.0.1"],
+      certSANs: [args.apiServerHost, args.apiServerInternalIp, "localhost", "127.0.0.1"],
       extraArgs: [
         arg("audit-policy-file", AUDIT_POLICY_PATH),
         arg("audit-log-path", AUDIT_LOG_PATH),
@@ -384,7 +404,7 @@ function clusterConfiguration(args: ClusterBootstrap): Record<string, unknown> {
 function nodeRegistration(extraKubeletArgs: Array<{ name: string; value: string }> = []): Record<string, unknown> {
   return {
     criSocket: CONTAINERD_SOCKET,
-    kubeletExtraArgs: [arg("cloud-provider", "external"), ...extraKubeletArgs],
+    kubeletExtraArgs: [arg("cloud-provider", "external"), arg("node-ip", NODE_IP_PLACEHOLDER), ...extraKubeletArgs],
   };
 }
 
@@ -409,7 +429,6 @@ function initKubeadmConfig(args: ClusterBootstrap): string {
 
 function joinKubeadmConfig(
   args: ClusterBootstrap,
-  token: string,
   caCertHash: string,
   options: { controlPlane: boolean; extraKubeletArgs?: Array<{ name: string; value: string }> },
 ): string {
@@ -420,14 +439,127 @@ function joinKubeadmConfig(
     discovery: {
       bootstrapToken: {
         apiServerEndpoint: controlPlaneEndpoint(args),
-        token,
+        token: JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
         caCertHashes: [caCertHash],
       },
     },
   };
   if (options.controlPlane) doc.controlPlane = {};
-  return toYaml(doc);
+  const text = toYaml(doc);
+  // The placeholders must come out quoted so that the substituted values stay
+  // strings whatever they look like (an all-digit token is a float in YAML 1.1).
+  for (const p of [JOIN_TEMPLATE_TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER]) {
+    if (!text.includes(`'${p}'`)) throw new Error(`cloudinit: internal error: placeholder ${p} is not quoted`);
+  }
+  return text;
 }
+
+/** A systemd unit file from sections of `key=value` lines. */
+function unitFile(sections: Record<string, Array<[string, string]>>): string {
+  return Object.entries(sections)
+    .map(([section, entries]) => [`[${section}]`, ...entries.map(([k, v]) => `${k}=${v}`)].join("\n"))
+    .join("\n\n") + "\n";
+}
+
+/**
+ * The boot as a systemd unit: a failed run (apt mirror, blob fetch, API not up yet) is retried with
+ * a growing delay (10 s up to 10 min) for as long as it takes, instead of cloud-init's one shot.
+ */
+function bootstrapUnit(): WriteFile {
+  return {
+    path: `${SYSTEMD_DIR}/${BOOTSTRAP_UNIT}`,
+    permissions: "0644",
+    content: unitFile({
+      Unit: [
+        ["Description", `Aura node bootstrap (kubeadm); state in ${BOOTSTRAP_STATE_PATH}`],
+        ["Wants", "network-online.target"],
+        ["After", "network-online.target"],
+        ["ConditionPathExists", "!/var/lib/aura/bootstrap.done"],
+        ["StartLimitIntervalSec", "0"],
+      ],
+      Service: [
+        ["Type", "oneshot"],
+        ["ExecStart", BOOTSTRAP_SCRIPT_PATH],
+        ["Restart", "on-failure"],
+        ["RestartSec", "10s"],
+        ["RestartSteps", "10"],
+        ["RestartMaxDelaySec", "10min"],
+        ["TimeoutStartSec", "2h"],
+      ],
+      Install: [["WantedBy", "multi-user.target"]],
+    }),
+  };
+}
+
+/** A oneshot service run by a timer (certificate renewal, join token rotation). */
+function timerUnits(name: string, description: string, script: string, timer: Array<[string, string]>): WriteFile[] {
+  return [
+    {
+      path: `${SYSTEMD_DIR}/${name}.service`,
+      permissions: "0644",
+      content: unitFile({
+        Unit: [["Description", description], ["After", "kubelet.service"]],
+        Service: [["Type", "oneshot"], ["ExecStart", script]],
+      }),
+    },
+    {
+      path: `${SYSTEMD_DIR}/${name}.timer`,
+      permissions: "0644",
+      content: unitFile({
+        Unit: [["Description", `${description} (timer)`]],
+        Timer: [...timer, ["Persistent", "true"]],
+        Install: [["WantedBy", "timers.target"]],
+      }),
+    },
+  ];
+}
+
+/**
+ * Pods must not reach the instance metadata endpoint (a pod on a master could otherwise get the
+ * masters' identity token). An nftables table hooked into prerouting before the raw table drops
+ * every packet to it that enters the host from outside, pods included, whatever the CNI or
+ * kube-proxy insert later; host-network components (kubelet, cloud-node-manager, disk CSI node)
+ * send through the output path and keep their access.
+ */
+function podImdsBlockFiles(): WriteFile[] {
+  return [
+    {
+      path: POD_IMDS_RULES_PATH,
+      permissions: "0644",
+      content: [
+        "# Aura: pods must not reach the Azure instance metadata endpoint. Loaded by aura-pod-imds-block.service.",
+        "table inet aura_pod_imds",
+        "delete table inet aura_pod_imds",
+        "table inet aura_pod_imds {",
+        "  chain prerouting {",
+        "    type filter hook prerouting priority -400; policy accept;",
+        `    ip daddr ${IMDS_ADDRESS} counter drop`,
+        "  }",
+        "}",
+        "",
+      ].join("\n"),
+    },
+    {
+      path: `${SYSTEMD_DIR}/aura-pod-imds-block.service`,
+      permissions: "0644",
+      content: unitFile({
+        Unit: [
+          ["Description", `Aura: drop pod traffic to the instance metadata endpoint (${IMDS_ADDRESS})`],
+          ["Before", "containerd.service kubelet.service"],
+        ],
+        Service: [["Type", "oneshot"], ["RemainAfterExit", "yes"], ["ExecStart", `/usr/sbin/nft -f ${POD_IMDS_RULES_PATH}`]],
+        Install: [["WantedBy", "multi-user.target"]],
+      }),
+    },
+  ];
+}
+
+/** runcmd: hand the boot to systemd (no blocking: cloud-final itself runs inside the boot). */
+const START_BOOTSTRAP = [
+  ["systemctl", "daemon-reload"],
+  ["systemctl", "enable", BOOTSTRAP_UNIT],
+  ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+];
 
 function cloudConfig(doc: Record<string, unknown>): string {
   return `#cloud-config\n${toYaml(doc)}`;
@@ -455,99 +587,145 @@ function etcdDiskConfig(): Record<string, unknown> {
 // Public renderers
 // ---------------------------------------------------------------------------
 
+/** Settings every master script shares. */
+function masterSettings(args: MasterCloudInitArgs, task: string, logFile: string): Setting[] {
+  const metadata = checkMetadata(args.metadata);
+  return [
+    ["AURA_ROLE", "master"],
+    ["AURA_TASK", task],
+    ["K8S_VERSION", args.kubernetesVersion],
+    ["CONTAINERD_VERSION", CONTAINERD_APT_VERSION],
+    ["LOG_FILE", logFile],
+    ["KUBEADM_CONFIG", KUBEADM_CONFIG_PATH],
+    ["KUBEADM_INIT_TEMPLATE", KUBEADM_INIT_TEMPLATE_PATH],
+    ["KUBEADM_JOIN_TEMPLATE", KUBEADM_JOIN_TEMPLATE_PATH],
+    ["API_SERVER_HOST", args.apiServerHost],
+    ["API_SERVER_PORT", String(args.apiServerPort)],
+    // Only the boot routes the API name (to the internal load balancer, then to itself).
+    ...(task === "bootstrap" ? [["API_INTERNAL_IP", args.apiServerInternalIp] as Setting] : []),
+    ["ETCD_MOUNT", ETCD_DISK.mountPoint],
+    ["ETCD_DATA_DIR", ETCD_DISK.dataDir],
+    ["BLOB_ENDPOINT", metadata.blobEndpoint],
+    ["IDENTITY_CLIENT_ID", metadata.identityClientId],
+    ["PKI_CONTAINER", METADATA_CONTAINERS.pki],
+    ["LOCK_CONTAINER", METADATA_CONTAINERS.bootstrap],
+    ["METADATA_PKI_BLOBS", METADATA_PKI_BLOBS],
+    ["JOIN_TOKEN_PATH", JOIN_TOKEN_PATH],
+    ["JOIN_TOKEN_TTL", JOIN_TOKEN_TTL],
+    ["CERT_RENEW_BEFORE_DAYS", String(CERT_RENEW_BEFORE_DAYS)],
+  ];
+}
+
 /**
- * Control-plane node document. Contains no secrets: only the blob endpoint,
- * container name, identity client id, API host, versions and CIDRs. The PKI
- * and the join token are fetched from the metadata store at boot.
+ * Control-plane node document, the same for every master. Contains no secrets: only the blob
+ * endpoint, the identity's client id, the API names and addresses, versions and CIDRs.
  */
 export function renderMasterCloudInit(args: MasterCloudInitArgs): string {
-  if (args.role !== "init" && args.role !== "join") fail("role", args.role, '"init" or "join"');
   checkCluster(args);
-  const metadata = checkMetadata(args.metadata);
-  const scriptRole: ScriptRole = args.role === "init" ? "master-init" : "master-join";
-
-  const settings: Array<[string, string | readonly string[]]> = [
-    ["AURA_ROLE", scriptRole],
-    ["K8S_VERSION", args.kubernetesVersion],
-    ["LOG_FILE", BOOTSTRAP_LOG_PATH],
-    ["KUBEADM_CONFIG", KUBEADM_CONFIG_PATH],
-    ["API_SERVER_HOST", args.apiServerHost],
-    ["ETCD_MOUNT", ETCD_DISK.mountPoint],
-    ["BLOB_ENDPOINT", metadata.blobEndpoint],
-    ["BLOB_CONTAINER", metadata.container],
-    ["IDENTITY_CLIENT_ID", metadata.identityClientId],
-    ["METADATA_PKI_BLOBS", METADATA_PKI_BLOBS],
-    ["METADATA_TOKEN_BLOB", METADATA_BLOBS.bootstrapToken],
-  ];
-
   const files: WriteFile[] = [
     ...kernelFiles(),
+    ...podImdsBlockFiles(),
     { path: AUDIT_POLICY_PATH, content: toYaml(auditPolicy()), permissions: "0644" },
+    { path: KUBEADM_INIT_TEMPLATE_PATH, content: initKubeadmConfig(args), permissions: "0600" },
+    {
+      path: KUBEADM_JOIN_TEMPLATE_PATH,
+      content: joinKubeadmConfig(args, JOIN_TEMPLATE_CA_HASH_PLACEHOLDER, { controlPlane: true }),
+      permissions: "0600",
+    },
+    {
+      path: KUBELET_ETCD_DROP_IN_PATH,
+      permissions: "0644",
+      content: unitFile({ Unit: [["RequiresMountsFor", ETCD_DISK.mountPoint]] }),
+    },
+    {
+      path: BOOTSTRAP_SCRIPT_PATH,
+      content: renderScript("role-master", true, masterSettings(args, "bootstrap", BOOTSTRAP_LOG_PATH)),
+      permissions: "0755",
+    },
+    {
+      path: RENEW_CERTS_SCRIPT_PATH,
+      content: renderScript("renew-certs", true, masterSettings(args, "renew-certs", "/var/log/aura-renew-certs.log")),
+      permissions: "0755",
+    },
+    {
+      path: JOIN_TOKEN_SCRIPT_PATH,
+      content: renderScript("join-token", true, masterSettings(args, "join-token", "/var/log/aura-join-token.log")),
+      permissions: "0755",
+    },
+    bootstrapUnit(),
+    ...timerUnits("aura-renew-certs", "Aura: renew kubeadm certificates before they expire", RENEW_CERTS_SCRIPT_PATH, [
+      ["OnCalendar", "daily"],
+      ["RandomizedDelaySec", "6h"],
+    ]),
+    ...timerUnits("aura-join-token", "Aura: keep a valid agent join token in the metadata store", JOIN_TOKEN_SCRIPT_PATH, [
+      ["OnBootSec", "10min"],
+      ["OnUnitActiveSec", "1h"],
+      ["RandomizedDelaySec", "5min"],
+    ]),
   ];
-
-  if (args.role === "init") {
-    files.push({ path: KUBEADM_CONFIG_PATH, content: initKubeadmConfig(args), permissions: "0600" });
-  } else {
-    settings.push(["KUBEADM_JOIN_TEMPLATE", KUBEADM_JOIN_TEMPLATE_PATH]);
-    const template = joinKubeadmConfig(args, JOIN_TEMPLATE_TOKEN_PLACEHOLDER, JOIN_TEMPLATE_CA_HASH_PLACEHOLDER, {
-      controlPlane: true,
-    });
-    // The placeholders must come out quoted so that the substituted values
-    // stay strings whatever they look like (an all-digit token is a float
-    // in YAML 1.1).
-    for (const p of [JOIN_TEMPLATE_TOKEN_PLACEHOLDER, JOIN_TEMPLATE_CA_HASH_PLACEHOLDER]) {
-      if (!template.includes(`'${p}'`)) throw new Error(`cloudinit: internal error: placeholder ${p} is not quoted`);
-    }
-    files.push({ path: KUBEADM_JOIN_TEMPLATE_PATH, content: template, permissions: "0600" });
-  }
-
-  files.push({
-    path: BOOTSTRAP_SCRIPT_PATH,
-    content: renderBootstrapScript(scriptRole, settings),
-    permissions: "0755",
-  });
 
   return cloudConfig({
     ...etcdDiskConfig(),
     write_files: files.map(withOwner),
-    runcmd: [[BOOTSTRAP_SCRIPT_PATH]],
+    runcmd: START_BOOTSTRAP,
   });
 }
 
 /**
- * Worker document for one VM scale set pool. It carries the join token and
- * the CA hash: the infra code must mark the result (and its encoding) secret.
+ * The script an Azure Run Command runs on each master to bring it to `kubernetesVersion`
+ * (`kubeadm upgrade apply` on the first, `kubeadm upgrade node` on the others). Idempotent: a
+ * master already at the version does nothing, so the command can run on every deployment.
+ */
+export function renderMasterUpgradeScript(args: MasterCloudInitArgs): string {
+  checkCluster(args);
+  return renderScript("upgrade-master", true, masterSettings(args, "upgrade", "/var/log/aura-upgrade.log"));
+}
+
+/**
+ * Worker document for one VM scale set pool. It carries no secret: the agent fetches the current
+ * join token at boot with the agents' identity, which may read only that container. So the scale
+ * set model never changes when the token rotates.
  */
 export function renderAgentCloudInit(args: AgentCloudInitArgs): string {
   checkCluster(args);
   if (typeof args.pool !== "string" || !DNS_LABEL.test(args.pool)) {
     fail("pool", args.pool, "a lowercase DNS label (valid as a node label value)");
   }
-  assertBootstrapToken(args.bootstrapToken);
   assertCaCertHash(args.caCertHash);
+  const metadata = checkMetadata(args.metadata);
 
-  const settings: Array<[string, string | readonly string[]]> = [
+  const settings: Setting[] = [
     ["AURA_ROLE", "agent"],
+    ["AURA_TASK", "bootstrap"],
     ["K8S_VERSION", args.kubernetesVersion],
+    ["CONTAINERD_VERSION", CONTAINERD_APT_VERSION],
     ["LOG_FILE", BOOTSTRAP_LOG_PATH],
     ["KUBEADM_CONFIG", KUBEADM_CONFIG_PATH],
+    ["KUBEADM_JOIN_TEMPLATE", KUBEADM_JOIN_TEMPLATE_PATH],
+    ["API_SERVER_HOST", args.apiServerHost],
+    ["API_INTERNAL_IP", args.apiServerInternalIp],
+    ["BLOB_ENDPOINT", metadata.blobEndpoint],
+    ["IDENTITY_CLIENT_ID", metadata.identityClientId],
+    ["JOIN_TOKEN_PATH", JOIN_TOKEN_PATH],
   ];
   const files: WriteFile[] = [
     ...kernelFiles(),
+    ...podImdsBlockFiles(),
     {
-      path: KUBEADM_CONFIG_PATH,
-      content: joinKubeadmConfig(args, args.bootstrapToken, args.caCertHash, {
+      path: KUBEADM_JOIN_TEMPLATE_PATH,
+      content: joinKubeadmConfig(args, args.caCertHash, {
         controlPlane: false,
         extraKubeletArgs: [arg("node-labels", `agentpool=${args.pool}`)],
       }),
       permissions: "0600",
     },
-    { path: BOOTSTRAP_SCRIPT_PATH, content: renderBootstrapScript("agent", settings), permissions: "0755" },
+    { path: BOOTSTRAP_SCRIPT_PATH, content: renderScript("role-agent", false, settings), permissions: "0755" },
+    bootstrapUnit(),
   ];
 
   return cloudConfig({
     write_files: files.map(withOwner),
-    runcmd: [[BOOTSTRAP_SCRIPT_PATH]],
+    runcmd: START_BOOTSTRAP,
   });
 }
 

@@ -1,22 +1,41 @@
 // The control plane: one VM per master (the seed: masters are individual VMs, not a scale set),
-// round-robin over the zones, each with its own protected etcd disk, and the API server behind a
-// Standard public load balancer probed on HTTPS /readyz. Masters update one after another (etcd keeps
-// its quorum) and take SSH key changes through an extension (a VM's keys are fixed at creation).
-// Masters fetch the PKI from the metadata store at boot with a read-only managed identity, so their
-// custom data holds no secret and nothing that rotates (a VM's custom data can never change).
+// round-robin over the zones, each with its own protected etcd disk, and the API server behind two
+// Standard load balancers probed on HTTPS /readyz: a public one for operators (NSG allow-list) and an
+// internal one in the masters' subnet that every node uses, so narrowing the allow-list never cuts
+// off a kubelet. Masters update one after another (etcd keeps its quorum) and take SSH key changes
+// through an extension (a VM's keys are fixed at creation). Masters fetch the PKI from the metadata
+// store at boot with their managed identity, so their custom data holds no secret and nothing that
+// rotates (a VM's custom data can never change). What must change later (the Kubernetes version)
+// reaches them through one Azure Run Command per master, chained so masters upgrade one at a time,
+// before the agents.
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
-import { encodeCustomData, renderMasterCloudInit } from "./cloudinit";
+import type * as types from "@pulumi/azure-native/types";
+import { parseCidr } from "../../profiles/cidr";
+import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterUpgradeScript } from "./cloudinit";
 import { masterName } from "./names";
 import { SSH_ACCESS_EXTENSION, sshAccessSettings, supportsAcceleratedNetworking, zonesInput } from "./nodes";
+import { ETCD_DISK_SPEC, NODE_IMAGE } from "./pins";
 
 export const API_SERVER_PORT = 6443;
 /** Size of each master's etcd disk. */
-const ETCD_DISK_GB = 64;
 
-/** The OS image of every node: Ubuntu 24.04 LTS (Gen2). */
-export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" };
+/** The OS image of every node (pinned in pins.ts). */
+export const UBUNTU_IMAGE = NODE_IMAGE;
+/** How long a master's Run Command may take: it first waits for the boot, then upgrades. */
+const RUN_COMMAND_TIMEOUT_SECONDS = 90 * 60;
+
+/**
+ * The internal API load balancer's frontend: the last usable address of the masters' subnet
+ * (Azure reserves the first four and the last), out of the way of the masters' dynamic addresses.
+ */
+export function internalApiAddress(mastersSubnet: string): string {
+    const c = parseCidr(mastersSubnet);
+    if (!c || c.prefix > 28) throw new Error(`masters subnet ${mastersSubnet} is not an IPv4 CIDR of /28 or larger`);
+    const n = c.base + 2 ** (32 - c.prefix) - 2;
+    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
 export const ADMIN_USERNAME = "azureuser";
 /** The OS disk of every node. */
 export const NODE_OS_DISK = {
@@ -47,15 +66,17 @@ export interface ControlPlaneArgs {
     zones: string[];
     /** Masters subnet per zone, in the order of `zones` (one without zones); master i joins subnet i mod n. */
     subnetIds: pulumi.Input<string>[];
+    /** The first masters subnet's range: the internal API frontend takes an address in it (subnetIds[0]). */
+    mastersSubnetCidr: string;
     /** DNS label of the API server's public IP. */
     apiDnsLabel: pulumi.Input<string>;
     kubernetesVersion: string;
     podCidr: string;
     serviceCidr: string;
     sshPublicKey: string;
+    /** The metadata store and the masters' identity (see metadataStore.ts). */
     metadata: {
         blobEndpoint: pulumi.Input<string>;
-        container: pulumi.Input<string>;
         identityId: pulumi.Input<string>;
         identityClientId: pulumi.Input<string>;
     };
@@ -69,7 +90,11 @@ export class ControlPlane extends pulumi.ComponentResource {
     readonly apiServerHost: pulumi.Output<string>;
     /** `https://<host>:6443` */
     readonly apiServerUrl: pulumi.Output<string>;
+    /** Private address of the internal API load balancer (in the masters' subnet). */
+    readonly apiServerInternalIp: string;
     readonly masters: compute.VirtualMachine[];
+    /** One Run Command per master bringing it to the profile's Kubernetes version, chained in order. */
+    readonly upgrades: compute.VirtualMachineRunCommandByVirtualMachine[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:ControlPlane", name, {}, opts);
@@ -89,40 +114,72 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.apiServerHost = ip.dnsSettings.apply((d) => d?.fqdn ?? "");
         this.apiServerUrl = pulumi.interpolate`https://${this.apiServerHost}:${API_SERVER_PORT}`;
 
-        const lbName = `${name}-api-lb`;
-        const lbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}`;
-        const lb = new network.LoadBalancer(lbName, {
-            resourceGroupName,
-            location,
-            loadBalancerName: lbName,
-            sku: { name: "Standard", tier: "Regional" },
-            frontendIPConfigurations: [{ name: "api", publicIPAddress: { id: ip.id } }],
-            backendAddressPools: [{ name: "masters" }],
-            probes: [{
-                name: "kube-apiserver-readyz",
-                protocol: "Https",
-                port: API_SERVER_PORT,
-                requestPath: "/readyz",
-                intervalInSeconds: 5,
-                probeThreshold: 2,
-            }],
-            loadBalancingRules: [{
-                name: "kube-apiserver",
-                protocol: "Tcp",
-                frontendPort: API_SERVER_PORT,
-                backendPort: API_SERVER_PORT,
-                frontendIPConfiguration: { id: pulumi.interpolate`${lbId}/frontendIPConfigurations/api` },
-                backendAddressPool: { id: pulumi.interpolate`${lbId}/backendAddressPools/masters` },
-                probe: { id: pulumi.interpolate`${lbId}/probes/kube-apiserver-readyz` },
-                idleTimeoutInMinutes: 30,
-                enableTcpReset: true,
-                // Outbound traffic leaves through the subnet's NAT gateway.
-                disableOutboundSnat: true,
-            }],
-            tags,
-        }, parent);
+        // One load balancer per audience, the same probe and rule on each: a frontend, the masters
+        // behind it, HTTPS /readyz deciding which master gets traffic.
+        const apiLoadBalancer = (lbName: string, frontend: types.input.network.FrontendIPConfigurationArgs & { name: string }, extraRule: { disableOutboundSnat?: boolean }) => {
+            const lbId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/loadBalancers/${lbName}`;
+            return new network.LoadBalancer(lbName, {
+                resourceGroupName,
+                location,
+                loadBalancerName: lbName,
+                sku: { name: "Standard", tier: "Regional" },
+                frontendIPConfigurations: [frontend],
+                backendAddressPools: [{ name: "masters" }],
+                probes: [{
+                    name: "kube-apiserver-readyz",
+                    protocol: "Https",
+                    port: API_SERVER_PORT,
+                    requestPath: "/readyz",
+                    intervalInSeconds: 5,
+                    probeThreshold: 2,
+                }],
+                loadBalancingRules: [{
+                    name: "kube-apiserver",
+                    protocol: "Tcp",
+                    frontendPort: API_SERVER_PORT,
+                    backendPort: API_SERVER_PORT,
+                    frontendIPConfiguration: { id: pulumi.interpolate`${lbId}/frontendIPConfigurations/${frontend.name}` },
+                    backendAddressPool: { id: pulumi.interpolate`${lbId}/backendAddressPools/masters` },
+                    probe: { id: pulumi.interpolate`${lbId}/probes/kube-apiserver-readyz` },
+                    idleTimeoutInMinutes: 30,
+                    enableTcpReset: true,
+                    ...extraRule,
+                }],
+                tags,
+            }, parent);
+        };
+        // Outbound traffic leaves through the subnet's NAT gateway.
+        const lb = apiLoadBalancer(`${name}-api-lb`, { name: "api", publicIPAddress: { id: ip.id } }, { disableOutboundSnat: true });
+
+        // Nodes reach the API here, inside the VNet: the NSG's allow-list (api_allowed_cidrs) only
+        // governs the public frontend, and the default VNet rule lets every node in.
+        this.apiServerInternalIp = internalApiAddress(args.mastersSubnetCidr);
+        const ilb = apiLoadBalancer(`${name}-api-ilb`, {
+            name: "api-internal",
+            privateIPAllocationMethod: "Static",
+            privateIPAddress: this.apiServerInternalIp,
+            subnet: { id: args.subnetIds[0] },
+            // Zone-redundant where the region has zones.
+            zones: zonesInput(args.zones),
+        }, {});
 
         this.masters = [];
+        this.upgrades = [];
+        // Every master boots from the same document and decides at boot whether to create or join.
+        const bootArgs: pulumi.Output<MasterCloudInitArgs> = pulumi
+            .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.identityClientId])
+            .apply(([apiServerHost, blobEndpoint, identityClientId]) => ({
+                clusterName: args.clusterName,
+                kubernetesVersion: args.kubernetesVersion,
+                apiServerHost,
+                apiServerPort: API_SERVER_PORT,
+                apiServerInternalIp: this.apiServerInternalIp,
+                podCidr: args.podCidr,
+                serviceCidr: args.serviceCidr,
+                metadata: { blobEndpoint, identityClientId },
+            }));
+        const customData = bootArgs.apply((a) => encodeCustomData(renderMasterCloudInit(a)));
+        const upgradeScript = bootArgs.apply(renderMasterUpgradeScript);
         for (let i = 0; i < args.count; i++) {
             const vmName = masterName(args.environment, i);
             const zone: string | undefined = args.zones[i % args.zones.length];
@@ -136,27 +193,13 @@ export class ControlPlane extends pulumi.ComponentResource {
                     primary: true,
                     privateIPAllocationMethod: "Dynamic",
                     subnet: { id: args.subnetIds[i % args.subnetIds.length] },
-                    loadBalancerBackendAddressPools: [{ id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` }],
+                    loadBalancerBackendAddressPools: [
+                        { id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` },
+                        { id: pulumi.interpolate`${ilb.id}/backendAddressPools/masters` },
+                    ],
                 }],
                 tags,
             }, parent);
-
-            const customData = pulumi
-                .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.container, args.metadata.identityClientId])
-                .apply(([apiServerHost, blobEndpoint, container, identityClientId]) =>
-                    encodeCustomData(
-                        renderMasterCloudInit({
-                            role: i === 0 ? "init" : "join",
-                            clusterName: args.clusterName,
-                            kubernetesVersion: args.kubernetesVersion,
-                            apiServerHost,
-                            apiServerPort: API_SERVER_PORT,
-                            podCidr: args.podCidr,
-                            serviceCidr: args.serviceCidr,
-                            metadata: { blobEndpoint, container, identityClientId },
-                        }),
-                    ),
-                );
 
             // etcd's disk is its own resource, protected and in its master's zone: a rebuilt master
             // attaches the same disk (its data survives), and nothing deletes it by accident.
@@ -165,9 +208,9 @@ export class ControlPlane extends pulumi.ComponentResource {
                 location,
                 diskName: `${vmName}-etcd`,
                 zones: zonesInput(zone ? [zone] : []),
-                sku: { name: "Premium_LRS" },
+                sku: { name: ETCD_DISK_SPEC.storageAccountType },
                 creationData: { createOption: "Empty" },
-                diskSizeGB: ETCD_DISK_GB,
+                diskSizeGB: ETCD_DISK_SPEC.diskSizeGB,
                 tags: { ...tags, role: "etcd" },
             }, { ...parent, protect: true });
 
@@ -192,7 +235,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                     dataDisks: [{
                         lun: 0,
                         createOption: "Attach",
-                        caching: "None",
+                        caching: ETCD_DISK_SPEC.caching,
                         managedDisk: { id: etcdDisk.id },
                         deleteOption: "Detach",
                     }],
@@ -222,6 +265,23 @@ export class ControlPlane extends pulumi.ComponentResource {
                 protectedSettings: sshAccessSettings(ADMIN_USERNAME, args.sshPublicKey),
                 tags,
             }, parent);
+
+            // The Kubernetes version reaches existing masters here, never through a VM update: the
+            // script waits for the boot, does nothing when the master already runs the version,
+            // else upgrades it with kubeadm. Each waits for the previous master's, so masters
+            // upgrade one at a time (and the agent pools wait for all of them).
+            const previousUpgrade = this.upgrades[this.upgrades.length - 1];
+            this.upgrades.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-kubernetes`, {
+                resourceGroupName,
+                location,
+                vmName: master.name,
+                runCommandName: "aura-kubernetes-version",
+                source: { script: upgradeScript },
+                asyncExecution: false,
+                treatFailureAsDeploymentFailure: true,
+                timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
+                tags: { ...tags, kubernetesVersion: args.kubernetesVersion },
+            }, { ...parent, dependsOn: previousUpgrade ? [previousUpgrade] : [] }));
         }
 
         this.registerOutputs({ apiServerUrl: this.apiServerUrl });

@@ -10,11 +10,11 @@ import { API_SERVER_PORT, ControlPlane } from "./controlPlane";
 import { METADATA_BLOBS } from "./cloudinit";
 import { MetadataStore } from "./metadataStore";
 import { apiDnsLabel, storageAccountName } from "./names";
-import { Network } from "./network";
+import { Network, zonalRanges } from "./network";
 import { Pki, adminKubeconfig } from "./pki";
 import { ServicePrincipal } from "./servicePrincipal";
 
-export { checkMasterCount } from "./guard";
+export { checkKubernetesVersion, checkMasterCount } from "./guard";
 export { deployedScaleSetNames } from "./agentPools";
 
 /** Where the root kubeconfig is kept in the metadata store. */
@@ -161,7 +161,6 @@ export class InfraStage extends pulumi.ComponentResource {
             store.put(METADATA_BLOBS.frontProxyCaKey, pki.frontProxyCa.keyPem),
             store.put(METADATA_BLOBS.saKey, pki.serviceAccountKey),
             store.put(METADATA_BLOBS.saPub, pki.serviceAccountPub),
-            store.put(METADATA_BLOBS.bootstrapToken, pki.bootstrapToken, "text/plain"),
         ];
 
         const dnsLabel = suffix.apply((s) => apiDnsLabel(env, s));
@@ -175,6 +174,8 @@ export class InfraStage extends pulumi.ComponentResource {
             vmSize: infra.compute.masters.type,
             zones: infra.zones,
             subnetIds: net.mastersSubnets.map((s) => s.id),
+            // The first masters subnet (the internal API frontend lives there).
+            mastersSubnetCidr: zonalRanges(infra.network.masters_subnet, Math.max(1, infra.zones.length))[0],
             apiDnsLabel: dnsLabel,
             kubernetesVersion: profile.kubernetes.version,
             podCidr: infra.network.pod_cidr,
@@ -182,11 +183,10 @@ export class InfraStage extends pulumi.ComponentResource {
             sshPublicKey: args.sshPublicKey,
             metadata: {
                 blobEndpoint: store.blobEndpoint,
-                container: store.container.name,
                 identityId: store.readerIdentity.id,
                 identityClientId: store.readerIdentity.clientId,
             },
-            bootDependencies: [...pkiBlobs, store.readerAssignment],
+            bootDependencies: [...pkiBlobs, ...store.masterAssignments],
             tags,
         }, parent);
 
@@ -196,7 +196,8 @@ export class InfraStage extends pulumi.ComponentResource {
             caCertPem: pki.clusterCa.certPem,
             admin: pki.admin,
         });
-        store.put(ADMIN_KUBECONFIG_BLOB, this.adminKubeconfig, "application/json");
+        // Break-glass only: in a container no node identity has a role on.
+        store.put(ADMIN_KUBECONFIG_BLOB, this.adminKubeconfig, "application/json", "breakGlass");
 
         this.agentPools = new AgentPools(`${name}-pools`, {
             resourceGroupName: rg.name,
@@ -211,13 +212,14 @@ export class InfraStage extends pulumi.ComponentResource {
             serviceCidr: infra.network.service_cidr,
             apiServerHost: controlPlane.apiServerHost,
             apiServerPort: API_SERVER_PORT,
-            bootstrapToken: pki.bootstrapToken,
+            apiServerInternalIp: controlPlane.apiServerInternalIp,
             caCertHash: pki.caCertHash,
+            joinToken: { blobEndpoint: store.blobEndpoint, identityId: store.agentIdentity.id, identityClientId: store.agentIdentity.clientId },
             sshPublicKey: args.sshPublicKey,
             deployedScaleSets: args.deployedScaleSets ?? [],
             readAfter: [controlPlane],
             tags,
-        }, { ...parent, dependsOn: [controlPlane] });
+        }, { ...parent, dependsOn: [controlPlane, store.agentAssignment] }); // after every master's upgrade
 
         this.cluster = {
             tenantId: clientConfig.tenantId,

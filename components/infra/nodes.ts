@@ -65,3 +65,38 @@ export function splitOverZones(minSize: number, maxSize: number, zones: number):
     const share = (total: number, i: number) => Math.floor(total / zones) + (i < total % zones ? 1 : 0);
     return Array.from({ length: zones }, (_, i) => ({ minSize: share(minSize, i), maxSize: share(maxSize, i) }));
 }
+
+/** vCPUs of the v2 sizes, whose names do not say it (Dv2/DSv2: 1, 2, 3, 4, 5 and the memory 11-15). */
+const V2_VCPUS: Record<string, number> = { 1: 1, 2: 2, 3: 4, 4: 8, 5: 16, 11: 2, 12: 4, 13: 8, 14: 16, 15: 20 };
+
+/** vCPUs of a VM size, or undefined for a size this table does not know. */
+export function vcpusOf(vmSize: string): number | undefined {
+    const v2 = /^Standard_DS?(\d+)_v2$/.exec(vmSize);
+    if (v2) return V2_VCPUS[v2[1]];
+    // From v3 on, and in the Fsv2 family, the figure in the name is the vCPU count.
+    const named = /^Standard_(?:[DEF](\d+)[a-z]*_v[2-6]|B(\d+)[a-z]*)$/.exec(vmSize);
+    return named ? Number(named[1] ?? named[2]) : undefined;
+}
+
+/** The vCPU quota a profile needs in its region: per VM size and in total, at min_size and at max_size. */
+export function vcpuQuota(nodes: Array<{ vmSize: string; minCount: number; maxCount: number }>): {
+    bySize: Record<string, { min: number; max: number }>;
+    min: number;
+    max: number;
+    unknownSizes: string[];
+} {
+    const bySize: Record<string, { min: number; max: number }> = {};
+    const unknownSizes = new Set<string>();
+    for (const { vmSize, minCount, maxCount } of nodes) {
+        const vcpus = vcpusOf(vmSize);
+        if (vcpus === undefined) {
+            unknownSizes.add(vmSize);
+            continue;
+        }
+        const need = (bySize[vmSize] ??= { min: 0, max: 0 });
+        need.min += vcpus * minCount;
+        need.max += vcpus * maxCount;
+    }
+    const sum = (key: "min" | "max") => Object.values(bySize).reduce((total, need) => total + need[key], 0);
+    return { bySize, min: sum("min"), max: sum("max"), unknownSizes: [...unknownSizes] };
+}

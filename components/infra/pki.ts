@@ -1,8 +1,8 @@
 // The cluster PKI, generated in Pulumi state as secrets: the three kubeadm CAs, the service-account
-// key pair, the root (break-glass) admin client certificate and the node bootstrap token.
+// key pair and the root (break-glass) admin client certificate. Join tokens are not here: the
+// masters mint short-lived ones in the cluster (see cloudinit.ts), so none sits in state.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 
 const CA_VALIDITY_HOURS = 10 * 365 * 24;
@@ -36,8 +36,6 @@ export class Pki extends pulumi.ComponentResource {
     readonly serviceAccountPub: pulumi.Output<string>;
     /** The root admin client certificate (group system:masters): break-glass only. */
     readonly admin: KeyPair;
-    /** `[a-z0-9]{6}.[a-z0-9]{16}`, for `kubeadm join`. */
-    readonly bootstrapToken: pulumi.Output<string>;
     readonly caCertHash: pulumi.Output<string>;
 
     constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -82,13 +80,6 @@ export class Pki extends pulumi.ComponentResource {
             allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
         }, parent);
         this.admin = { certPem: adminCert.certPem, keyPem: pulumi.secret(adminKey.privateKeyPem) };
-
-        const tokenPart = (suffix: string, length: number) =>
-            new random.RandomString(`${name}-token-${suffix}`, { length, lower: true, numeric: true, upper: false, special: false }, {
-                ...parent,
-                additionalSecretOutputs: ["result"],
-            }).result;
-        this.bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6)}.${tokenPart("secret", 16)}`);
 
         this.registerOutputs({ caCertHash: this.caCertHash });
     }

@@ -46,6 +46,8 @@ export function autoscalerCredentials(f: ResolvedFacts): Record<(typeof CREDENTI
 export function autoscalerValues(groups: NodeGroup[], credentialsChecksum: pulumi.Input<string>): Record<string, unknown> {
     return {
         cloudProvider: "azure",
+        // Deployment `cluster-autoscaler`, as the runbook's pods read (the chart would say azure-cluster-autoscaler).
+        fullnameOverride: "cluster-autoscaler",
         azureVMType: "vmss",
         // Read the program's Secret; the chart then renders none of its own.
         secretKeyRefNameOverride: AUTOSCALER_SECRET,

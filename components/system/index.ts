@@ -63,7 +63,6 @@ export class SystemStage extends pulumi.ComponentResource {
         this.coreNamespace = profile.namespaces.core;
         this.systemNamespace = profile.namespaces.system;
         this.databaseSecrets = { ...DATABASE_SECRETS };
-        checkUserNamespaces(profile);
 
         // Children do not inherit the stage's dependsOn: the gate waits for the infra stage itself,
         // so its timeout starts once the masters exist.
@@ -126,15 +125,4 @@ export class SystemStage extends pulumi.ComponentResource {
 
         this.registerOutputs({ coreNamespace: this.coreNamespace, systemNamespace: this.systemNamespace, storageClassName: this.storageClassName });
     }
-}
-
-/** A user may only be bound in a namespace the platform creates (a RoleBinding needs its namespace). */
-function checkUserNamespaces(profile: Profile): void {
-    const known = [profile.namespaces.core, profile.namespaces.system];
-    const problems = profile.access.users.flatMap((u, i) =>
-        (u.namespaces ?? []).flatMap((ns, j) =>
-            known.includes(ns) ? [] : [`access.users.${i}.namespaces.${j}: not a namespace the platform creates (${known.join(", ")}) — got "${ns}"`],
-        ),
-    );
-    if (problems.length) throw new pulumi.RunError(`${profile.environment}: ${problems.join("; ")}`);
 }

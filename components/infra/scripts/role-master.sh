@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Aura node bootstrap: control-plane node. Whether it creates the cluster
+# (`kubeadm init`) or joins it (`kubeadm join --control-plane`) is decided
+# here, at boot, never by the node's index: see decide_role in lib-master.sh.
+# Runs as the aura-bootstrap systemd unit, which retries a failed run with a
+# backoff; each step is recorded in /var/lib/aura/bootstrap.state.
+
+if already_bootstrapped; then
+  exit 0
+fi
+
+prepare_master
+
+# Until this node runs an API server, the API name points at the internal load
+# balancer: the probe in decide_role and the join go through it.
+step api-route map_api_host "${API_INTERNAL_IP}"
+
+if [[ -f "${KUBEADM_MARKER}" ]]; then
+  log "kubeadm already completed on a previous run"
+else
+  step decide decide_role
+  if [[ "${ROLE}" == init ]]; then
+    step kubeadm-init init_cluster
+  else
+    step kubeadm-join join_control_plane
+  fi
+fi
+step cluster-marker retry 10 10 mark_cluster_initialized
+
+# Only now point the API server name at the local API server.
+step local-api-route map_api_host 127.0.0.1
+step join-token retry 30 10 publish_join_token
+step timers enable_master_timers
+
+finish

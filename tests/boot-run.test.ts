@@ -1,0 +1,228 @@
+// The rendered boot scripts, run for real against stub commands (tests/boot-stubs.ts): a rebuilt
+// master joins the running cluster instead of creating a second one, two masters racing on a new
+// cluster create exactly one, a failed step is retried, an agent joins with the token the masters
+// publish, and the identities can do only what the boot needs.
+import * as assert from "node:assert/strict";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import {
+    BOOTSTRAP_SCRIPT_PATH,
+    BOOTSTRAP_STATE_PATH,
+    JOIN_TOKEN_PATH,
+    KUBEADM_CONFIG_PATH,
+    METADATA_BLOBS,
+    METADATA_CONTAINERS,
+    renderAgentCloudInit,
+    renderMasterCloudInit,
+} from "../components/infra/cloudinit";
+import { caCertHash } from "../components/infra/pki";
+import { BLOB_ENDPOINT, BootWorld, makeCa } from "./boot-stubs";
+
+const MASTER_ID = "6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14";
+const AGENT_ID = "0b7d4c1e-2f3a-4b5c-9d6e-7f8091a2b3c4";
+const CLUSTER = {
+    clusterName: "aura-prod",
+    kubernetesVersion: "1.33.5",
+    apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
+    apiServerPort: 6443,
+    apiServerInternalIp: "10.240.0.254",
+    podCidr: "10.244.0.0/16",
+    serviceCidr: "10.96.0.0/12",
+};
+const MASTER_DOC = renderMasterCloudInit({ ...CLUSTER, metadata: { blobEndpoint: BLOB_ENDPOINT, identityClientId: MASTER_ID } });
+// What each identity may do, as the metadata store's role assignments grant it.
+const ACL = {
+    [MASTER_ID]: {
+        [METADATA_CONTAINERS.pki]: "read",
+        [METADATA_CONTAINERS.bootstrap]: "write",
+        [METADATA_CONTAINERS.join]: "write",
+    },
+    [AGENT_ID]: { [METADATA_CONTAINERS.join]: "read" },
+} as const;
+const SCRIPT = BOOTSTRAP_SCRIPT_PATH.slice(1);
+
+/** The kubeadm documents of a filled-in configuration, read as kubeadm (YAML 1.1) reads them. */
+function kubeadm(text: string, kind: string): any {
+    const doc = (yaml.loadAll(text, { schema: yaml.YAML11_SCHEMA }) as any[]).find((d) => d?.kind === kind);
+    assert.ok(doc, `no ${kind} in\n${text}`);
+    return doc;
+}
+
+function kubeletArg(doc: any, name: string): string | undefined {
+    return (doc.nodeRegistration.kubeletExtraArgs as Array<{ name: string; value: string }>).find((a) => a.name === name)?.value;
+}
+
+describe("boot scripts run against stub commands", function () {
+    this.timeout(180_000);
+    let world: BootWorld;
+    let ca: { crt: string; key: string };
+
+    beforeEach(() => {
+        world = new BootWorld(ACL as unknown as Record<string, Record<string, "read" | "write">>);
+        ca = makeCa(world.dir);
+        for (const blob of Object.values(METADATA_BLOBS)) {
+            world.putBlob(`${METADATA_CONTAINERS.pki}/${blob}`, blob === METADATA_BLOBS.caCrt ? ca.crt : `placeholder for ${blob}\n`);
+        }
+    });
+    afterEach(() => world.dispose());
+
+    function state(root: string): Record<string, string> {
+        const text = fs.readFileSync(path.join(root, BOOTSTRAP_STATE_PATH), "utf8");
+        return Object.fromEntries(text.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    }
+
+    function hostsEntry(root: string): string | undefined {
+        return fs.readFileSync(path.join(root, "etc/hosts"), "utf8").split("\n").find((l) => l.endsWith(` ${CLUSTER.apiServerHost}`));
+    }
+
+    it("a master on a new cluster takes the init lock, creates the cluster, records it and publishes an agent join token", () => {
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        const r = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("init-by"), "aura-prod-master-0\n");
+        assert.equal(world.read("joined"), "");
+        const calls = world.calls("aura-prod-master-0");
+        const acquire = calls.findIndex((c) => /blob PUT cluster-bootstrap\/init\.lock comp=lease acquire/.test(c));
+        const init = calls.findIndex((c) => c.startsWith("kubeadm init --config"));
+        const marker = calls.findIndex((c) => /blob PUT cluster-bootstrap\/initialized as/.test(c));
+        const released = calls.findIndex((c) => /init\.lock comp=lease release/.test(c));
+        assert.ok(acquire >= 0 && acquire < init && init < marker && marker < released, calls.join("\n"));
+        assert.ok(world.blobExists("cluster-bootstrap/initialized"));
+        assert.match(fs.readFileSync(path.join(world.state, "blobs", JOIN_TOKEN_PATH), "utf8"), /^[a-z0-9]{6}\.[a-z0-9]{16}/);
+        assert.ok(calls.some((c) => c === "kubeadm token create --kubeconfig " + path.join(root, "etc/kubernetes/admin.conf") + " --ttl 48h --description aura: agent join, published to node-join/token"));
+        assert.ok(calls.some((c) => /^systemctl enable --now aura-renew-certs\.timer aura-join-token\.timer$/.test(c)));
+        // kubelet --node-ip comes from the NIC's address.
+        const config = fs.readFileSync(path.join(root, KUBEADM_CONFIG_PATH), "utf8");
+        assert.equal(kubeletArg(kubeadm(config, "InitConfiguration"), "node-ip"), "10.240.0.4");
+        assert.deepEqual(state(root).status, "done");
+        assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`);
+        // A second start (a reboot) does nothing.
+        const again = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.equal(again.status, 0);
+        assert.match(again.output, /bootstrap already completed/);
+    });
+
+    it("master 0 rebuilt while the cluster runs: removes its stale etcd member and joins, never inits", () => {
+        world.write("api-up", "");
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\n");
+        world.write("etcd-pods", "etcd-aura-prod-master-0\netcd-aura-prod-master-1\netcd-aura-prod-master-2\n");
+        world.write(
+            "etcd-members",
+            [
+                "8e9e05c52164694d, started, aura-prod-master-0, https://10.240.0.9:2380, https://10.240.0.9:2379, false",
+                "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false",
+                "fd422379fda50e48, started, aura-prod-master-2, https://10.240.0.6:2380, https://10.240.0.6:2379, false",
+                "",
+            ].join("\n"),
+        );
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        // The rebuilt VM kept its etcd disk: the old data must go aside, not into the join.
+        fs.mkdirSync(path.join(root, "var/lib/etcddisk/etcd/member"), { recursive: true });
+        const r = world.run("aura-prod-master-0", root, SCRIPT, "10.240.0.7");
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("init-by"), "", "a rebuilt master must not create a second cluster");
+        assert.equal(world.read("joined"), "aura-prod-master-0\n");
+        assert.equal(world.read("etcd-removed"), "8e9e05c52164694d\n", "only its own stale member is removed");
+        const calls = world.calls("aura-prod-master-0");
+        const removed = calls.findIndex((c) => /etcdctl .* member remove 8e9e05c52164694d$/.test(c));
+        const joined = calls.findIndex((c) => c.startsWith("kubeadm join --config"));
+        assert.ok(removed >= 0 && removed < joined, "the stale member goes before the join");
+        assert.ok(!calls.some((c) => /init\.lock comp=lease acquire/.test(c)), "no lock needed when the API answers");
+        const join = kubeadm(world.read("join-config-aura-prod-master-0.yaml"), "JoinConfiguration");
+        assert.deepEqual(join.controlPlane, {});
+        assert.equal(join.discovery.bootstrapToken.token, "k7x9q2.p4m8z1c6v3b5n7w0");
+        const caPub = crypto.createPublicKey(ca.crt).export({ type: "spki", format: "pem" }).toString();
+        assert.deepEqual(join.discovery.bootstrapToken.caCertHashes, [caCertHash(caPub)]);
+        assert.equal(kubeletArg(join, "node-ip"), "10.240.0.7");
+        assert.ok(fs.readdirSync(path.join(root, "var/lib/etcddisk")).some((d) => d.startsWith("etcd.stale-")));
+        assert.equal(state(root).status, "done");
+        assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`);
+    });
+
+    it("two masters racing on a new cluster: exactly one inits, the other joins it", async () => {
+        world.write("etcd-pods", "etcd-aura-prod-master-0\netcd-aura-prod-master-1\n");
+        world.write("etcd-members", "");
+        const hosts = ["aura-prod-master-0", "aura-prod-master-1"];
+        const roots = hosts.map((h) => world.node(h, MASTER_DOC));
+        // The winner's API comes up only through kubeadm init; the loser waits for it behind the lock.
+        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-0, https://10.240.0.4:2380, https://10.240.0.4:2379, false\n");
+        const results = await Promise.all(hosts.map((h, i) => world.start(h, roots[i], SCRIPT, `10.240.0.${4 + i}`)));
+        results.forEach((r, i) => assert.equal(r.status, 0, `${hosts[i]}:\n${r.output}`));
+        const inits = world.read("init-by").trim().split("\n");
+        assert.equal(inits.length, 1, `exactly one kubeadm init, got ${inits.join(", ")}`);
+        const joined = world.read("joined").trim().split("\n");
+        assert.deepEqual(joined, hosts.filter((h) => h !== inits[0]));
+        for (const root of roots) assert.equal(state(root).status, "done");
+    });
+
+    it("a failed step fails the run with its state recorded, and the next run (systemd's restart) completes it", () => {
+        const root = world.node("aura-prod-master-1", MASTER_DOC);
+        world.write("api-up", "");
+        world.write("etcd-pods", "etcd-aura-prod-master-0\n");
+        world.write("etcd-members", "");
+        // A transient apt failure is retried inside the run ...
+        world.failNext("apt-get-update", 1);
+        // ... a metadata store that stays down fails the step.
+        world.failNext("blob-get", 1000);
+        const first = world.run("aura-prod-master-1", root, SCRIPT);
+        assert.notEqual(first.status, 0);
+        assert.ok(world.calls("aura-prod-master-1").filter((c) => c.startsWith("apt-get ") && c.endsWith(" update")).length >= 2, "apt-get update retried");
+        assert.deepEqual([state(root).status, state(root).step], ["failed", "secrets"]);
+        assert.match(first.output, /could not download cluster-metadata\/pki\//);
+
+        world.failNext("blob-get", 0);
+        const before = world.calls("aura-prod-master-1").length;
+        const second = world.run("aura-prod-master-1", root, SCRIPT);
+        assert.equal(second.status, 0, second.output);
+        const rerun = world.calls("aura-prod-master-1").slice(before);
+        assert.ok(!rerun.some((c) => c.startsWith("apt-get ")), "finished steps are not redone");
+        assert.equal(state(root).status, "done");
+        assert.equal(world.read("joined"), "aura-prod-master-1\n");
+    });
+
+    it("the systemd unit restarts a failed boot with a backoff, for as long as it takes", () => {
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        const unit = fs.readFileSync(path.join(root, "etc/systemd/system/aura-bootstrap.service"), "utf8");
+        for (const line of ["Type=oneshot", `ExecStart=${BOOTSTRAP_SCRIPT_PATH}`, "Restart=on-failure", "RestartSec=10s", "RestartMaxDelaySec=10min", "StartLimitIntervalSec=0"]) {
+            assert.ok(unit.split("\n").includes(line), `${line} missing:\n${unit}`);
+        }
+        const dropIn = fs.readFileSync(path.join(root, "etc/systemd/system/kubelet.service.d/05-aura-etcd-disk.conf"), "utf8");
+        assert.match(dropIn, /^\[Unit\]\nRequiresMountsFor=\/var\/lib\/etcddisk\n$/);
+    });
+
+    it("an agent joins with the token the masters published, read with its own identity", () => {
+        world.putBlob(JOIN_TOKEN_PATH, "q8w2e4.r6t8y0u2i4o6p8a0\n");
+        world.write("api-up", "");
+        const doc = renderAgentCloudInit({
+            ...CLUSTER,
+            pool: "common",
+            caCertHash: "sha256:" + "3b".repeat(32),
+            metadata: { blobEndpoint: BLOB_ENDPOINT, identityClientId: AGENT_ID },
+        });
+        assert.ok(!doc.includes("q8w2e4"), "no token in the agent's custom data");
+        const root = world.node("prod-common-000001", doc);
+        const r = world.run("prod-common-000001", root, SCRIPT, "10.240.16.5");
+        assert.equal(r.status, 0, r.output);
+        const join = kubeadm(world.read("join-config-prod-common-000001.yaml"), "JoinConfiguration");
+        assert.equal(join.discovery.bootstrapToken.token, "q8w2e4.r6t8y0u2i4o6p8a0");
+        assert.equal(kubeletArg(join, "node-labels"), "agentpool=common");
+        assert.equal(kubeletArg(join, "node-ip"), "10.240.16.5");
+        assert.equal(join.controlPlane, undefined);
+        assert.equal(hostsEntry(root), `10.240.0.254 ${CLUSTER.apiServerHost}`, "agents use the internal load balancer");
+        assert.ok(world.calls("prod-common-000001").some((c) => c === "systemctl restart aura-pod-imds-block.service"));
+    });
+
+    it("the agents' identity can read only the join token; the masters' identity cannot read what it was not given", () => {
+        // The stub enforces the ACL: an agent trying the PKI container gets 403, so the same boot
+        // with the agent's identity pointed at the PKI would fail.
+        const doc = renderMasterCloudInit({ ...CLUSTER, metadata: { blobEndpoint: BLOB_ENDPOINT, identityClientId: AGENT_ID } });
+        const root = world.node("aura-prod-master-2", doc);
+        const r = world.run("aura-prod-master-2", root, SCRIPT);
+        assert.notEqual(r.status, 0);
+        assert.ok(world.calls("aura-prod-master-2").some((c) => /blob GET cluster-metadata\/pki\/ca\.crt as/.test(c)));
+        assert.equal(state(root).step, "secrets");
+        assert.ok(!world.calls("aura-prod-master-2").some((c) => c.includes("break-glass")), "no script ever reads the root kubeconfig container");
+    });
+});

@@ -1,0 +1,212 @@
+// Profile hardening (issue #13): typos, impossible values and misleading messages, each refused by
+// `aura validate` with exit 1 and a `key.path: reason — got X` line, and the near-misses that are
+// meant accepted through `custom: true`.
+import * as assert from "assert";
+import * as fs from "fs";
+import { parseProfile } from "../profiles";
+import { AZURE_REGIONS, AZURE_VM_SIZES } from "../profiles/azure";
+import { describe as describeValue, keyPath } from "../profiles/messages";
+import { imageProblem } from "../profiles/release";
+import { parseQuantity, quantityProblem } from "../profiles/values";
+import { NEWEST_KUBERNETES, OLDEST_KUBERNETES } from "../profiles/versions";
+import { MIN_KUBERNETES_MINOR } from "../components/infra/cloudinit";
+import { tempFile } from "./helpers";
+import { SEED, aura, seedWith } from "./profile-helpers";
+
+const pool = (min: number, max: number, extra: Record<string, unknown> = {}) => ({ min_size: min, max_size: max, type: "Standard_D4s_v5", ...extra });
+const compute = (c: Record<string, unknown>) => ({ infrastructure: { compute: c } });
+const network = (n: Record<string, unknown>) => ({ infrastructure: { network: n } });
+const service = (s: Record<string, unknown>) => ({ core: { services: { nginx: { service_replicas: 2 }, ...s } } });
+const resources = (requests: Record<string, unknown>, limits: Record<string, unknown>) => service({ nlp: { resources: { requests, limits } } });
+const PROD = { tier: "production", infrastructure: { compute: { masters: { size: 5 } } } };
+
+async function refused(text: string, file = tempFile("dev.yaml", text), stack?: string) {
+    const r = await aura("validate", file, "--stack", stack ?? "dev");
+    assert.strictEqual(r.code, 1, `expected exit 1, got ${r.code}; stdout: ${r.stdout}`);
+    assert.strictEqual(r.stdout, "");
+    assert.ok(r.stderr.startsWith(`${file}: `), `message must name the file:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, "no stack trace");
+    return r.stderr;
+}
+
+// [what, profile text, key path the message names, what the message must say]
+const BAD: Array<[string, string, string, RegExp]> = [
+    // 4. sizes that multiply resources
+    ["1001 masters", seedWith(compute({ masters: { size: 1001 } })), "infrastructure.compute.masters.size", /at most 7/],
+    ["9 masters", seedWith(compute({ masters: { size: 9 } })), "infrastructure.compute.masters.size", /at most 7/],
+    ["a pool larger than its subnet", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/28" } } }), "infrastructure.network.agents_subnet", /room for 11 nodes .* add up to 20/],
+    ["replicas beyond int32", seedWith({ system: { elasticsearch: { replicas: 2 ** 31 } } }), "system.elasticsearch.replicas", /at most 50/],
+    ["a thousand service replicas", seedWith(service({ nlp: { service_replicas: 1000 } })), "core.services.nlp.service_replicas", /at most 100/],
+    ["a huge backoff_limit", seedWith({ core: { jobs: { "nlp-provisioning": { backoff_limit: 1e9 } } } }), "core.jobs.nlp-provisioning.backoff_limit", /at most 100/],
+    ["thirteen pools", seedWith(compute(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p${i}x_nodes`, pool(0, 1)])))), "infrastructure.compute", /13 agent pools: at most 12/],
+    // 5. near-miss names
+    ["a pool named like management", seedWith(compute({ managment_nodes: pool(0, 2) })), "infrastructure.compute.managment_nodes", /did you mean management_nodes\?.*custom: true/],
+    ["a pool named like common", seedWith(compute({ comon_nodes: pool(0, 2) })), "infrastructure.compute.comon_nodes", /did you mean common_nodes\?/],
+    ["a master pool", seedWith(compute({ master_nodes: pool(0, 2) })), "infrastructure.compute.master_nodes", /control plane is the masters: key/],
+    ["a master pool marked custom", seedWith(compute({ master_nodes: pool(0, 2, { custom: true }) })), "infrastructure.compute.master_nodes", /no agent pool may be named master/],
+    ["a misspelt masters key", seedWith(compute({ mastres: { size: 3, type: "Standard_DS2_v2" } })), "infrastructure.compute.mastres", /did you mean masters\?/],
+    ["a service named like nginx", seedWith(service({ ngnix: { service_replicas: 2 } })), "core.services.ngnix", /did you mean nginx\?.*custom: true/],
+    ["a service named like nginx, nginx absent", seedWith({ core: { services: { ngnix: { service_replicas: 2 } } } }), "core.services.ngnix", /did you mean nginx\?/],
+    ["two new services one edit apart", seedWith(service({ payments: {}, payment: {} })), "core.services.payment", /did you mean payments\?/],
+    ["a job named like a default job", seedWith({ core: { jobs: { "nlp-provisionning": {} } } }), "core.jobs.nlp-provisionning", /did you mean nlp-provisioning\?/],
+    // 6. __proto__
+    ["a top-level __proto__", `${SEED}__proto__: {tier: production}\n`, "__proto__", /not allowed/],
+    ["a nested __proto__", `${SEED}core:\n  services:\n    nginx:\n      env: {__proto__: {A: b}}\n`, "core.services.nginx.env.__proto__", /not allowed/],
+    ["a __proto__ in a pool", SEED.replace("common_nodes:\n", "common_nodes:\n      __proto__: {}\n"), "infrastructure.compute.common_nodes.__proto__", /not allowed/],
+    // 7. namespaces
+    ["a user in a namespace the platform does not create", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["kube-system"] }] } }), "access.users[0].namespaces[0]", /not a namespace the platform creates \(aura-dev or aura-system\) — got "kube-system"/],
+    ["a user in another environment's namespace", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["aura-dev", "aura-prod"] }] } }), "access.users[0].namespaces[1]", /not a namespace the platform creates/],
+    // 8. network
+    ["a CIDR with leading zeros", seedWith(network({ vnet_cidr: "010.240.0.0/16" })), "infrastructure.network.vnet_cidr", /leading zeros/],
+    ["a prefix with a leading zero", seedWith(network({ pod_cidr: "10.244.0.0/016" })), "infrastructure.network.pod_cidr", /leading zeros/],
+    ["a subnet below Azure's minimum", seedWith(network({ masters_subnet: "10.240.0.0/30" })), "infrastructure.network.masters_subnet", /\/29 or larger/],
+    ["a CIDR with host bits", seedWith(network({ vnet_cidr: "10.240.1.0/16" })), "infrastructure.network.vnet_cidr", /network address/],
+    ["a pod range too small for the nodes", seedWith(network({ pod_cidr: "10.244.0.0/20" })), "infrastructure.network.pod_cidr", /holds 16 node pod ranges .* 23 nodes/],
+    ["a pod range smaller than one node's", seedWith(network({ pod_cidr: "10.244.0.0/25" })), "infrastructure.network.pod_cidr", /\/24 or larger/],
+    ["a service range kube-apiserver refuses", seedWith(network({ service_cidr: "100.64.0.0/10" })), "infrastructure.network.service_cidr", /between \/12 and \/28/],
+    // 9. region, VM size, Kubernetes version
+    ["a misspelt region", seedWith({ infrastructure: { region: "westeruope" } }), "infrastructure.region", /not an Azure region \(did you mean westeurope\?/],
+    ["a region that is a word", seedWith({ infrastructure: { region: "no" } }), "infrastructure.region", /not an Azure region — got "no"|not an Azure region .* — got "no"/],
+    ["a region with spaces", seedWith({ infrastructure: { region: "West Europe" } }), "infrastructure.region", /did you mean westeurope\?/],
+    ["an unknown VM size", seedWith(compute({ common_nodes: pool(2, 8, { type: "Standard_D4s_v9" }) })), "infrastructure.compute.common_nodes.type", /not a known Azure VM size \(did you mean Standard_D4s_v\d\?/],
+    ["a VM size without Standard_", seedWith(compute({ masters: { size: 3, type: "DS2_v2" } })), "infrastructure.compute.masters.type", /did you mean Standard_DS2_v2\?/],
+    ["a Kubernetes minor newer than known", seedWith({ kubernetes: { version: `1.${NEWEST_KUBERNETES.minor + 1}.0` } }), "kubernetes.version", /at most 1\.\d+\.x \(the newest minor this installer knows/],
+    ["Kubernetes 2.0.0", seedWith({ kubernetes: { version: "2.0.0" } }), "kubernetes.version", /newest minor/],
+    ["a Kubernetes minor older than supported", seedWith({ kubernetes: { version: "1.30.14" } }), "kubernetes.version", /1\.31\.0 or newer/],
+    ["a Kubernetes version with a v", seedWith({ kubernetes: { version: "v1.33.5" } }), "kubernetes.version", /no "v"/],
+    // 10. names that collide
+    ["environment system", seedWith({ environment: "system" }), "environment", /core namespace aura-system/],
+    ["a service name starting with a digit", seedWith(service({ "1api": {} })), "core.services.1api", /starts with a letter/],
+    ["a variable in env and secret_env", seedWith(service({ nlp: { env: { DB_HOST: "x" }, secret_env: { DB_HOST: "db-host" } } })), "core.services.nlp.secret_env.DB_HOST", /also set in env/],
+    // 11. resources
+    ["a request above its limit", seedWith(resources({ cpu: "2", memory: "1Gi" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.cpu", /must not exceed limits.cpu \(1\)/],
+    ["a memory request above its limit", seedWith(resources({ cpu: "1", memory: "2Gi" }, { cpu: "1", memory: "1.5Gi" })), "core.services.nlp.resources.requests.memory", /must not exceed limits.memory/],
+    ["a zero limit", seedWith(resources({ cpu: 0, memory: "1Gi" }, { cpu: 0, memory: "1Gi" })), "core.services.nlp.resources.limits.cpu", /more than 0/],
+    ["memory in K", seedWith(resources({ cpu: "1", memory: "512K" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /kilo is k or Ki, not K/],
+    ["memory in milli", seedWith(resources({ cpu: "1", memory: "512m" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /half a byte/],
+    ["a negative CPU", seedWith(resources({ cpu: "-1", memory: "1Gi" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.cpu", /negative/],
+    // 12. images and releases
+    ["an image with a space", seedWith(service({ nlp: { image: "registry.io/nlp: 1.0" } })), "core.services.nlp.image", /spaces/],
+    ["an image with shell syntax", seedWith(service({ nlp: { image: "nlp:1.0;rm" } })), "core.services.nlp.image", /shell syntax/],
+    ["an image without a tag", seedWith(service({ nlp: { image: "auraplatform.azurecr.io/nlp" } })), "core.services.nlp.image", /has no tag/],
+    ["an image tagged latest", seedWith(service({ nlp: { image: "auraplatform.azurecr.io/nlp:latest" } })), "core.services.nlp.image", /latest/],
+    ["an image with an impossible port", seedWith(service({ nlp: { image: "registry.io:99999/nlp:1.0" } })), "core.services.nlp.image", /impossible registry port/],
+    ["a job image tagged latest", seedWith({ core: { jobs: { "nlp-provisioning": { image: "nlp:latest" } } } }), "core.jobs.nlp-provisioning.image", /latest/],
+    ["a registry with port 0", seedWith({ release: { version: "1.0.0", registry: "registry.io:0" } }), "release.registry", /impossible registry port/],
+    ["a release called latest", seedWith({ ...PROD, release: { version: "latest", registry: "auraplatform.azurecr.io" } }), "release.version", /must be a fixed release/],
+    // 13. secrets in env
+    ["a password in env", seedWith(service({ nlp: { env: { DB_PASSWORD: "hunter2" } } })), "core.services.nlp.env.DB_PASSWORD", /secret_env.*pulumi config set --secret/],
+    ["a token in a job's env", seedWith({ core: { jobs: { "nlp-provisioning": { env: { api_token: "abc" } } } } }), "core.jobs.nlp-provisioning.env.api_token", /looks like a secret/],
+    ["a key in env", seedWith(service({ nlp: { env: { STORAGE_KEY: "abc" } } })), "core.services.nlp.env.STORAGE_KEY", /looks like a secret/],
+    // 14. messages that mislead
+    [".inf", seedWith({}).replace("min_size: 2", "min_size: .inf"), "infrastructure.compute.common_nodes.min_size", /whole number — got \.inf$/m],
+    [".nan", seedWith({}).replace("min_size: 2", "min_size: .nan"), "infrastructure.compute.common_nodes.min_size", /— got \.nan$/m],
+    ["2^53+1", seedWith({}).replace("size: 3", "size: 9007199254740993"), "infrastructure.compute.masters.size", /got 9007199254740993 \(beyond 2\^53/],
+    ["a misspelt required key", SEED.replace("region:", "regoin:"), "infrastructure.region", /infrastructure\.region: is required — missing \(is regoin a misspelling of it\?\)/],
+    ["a misspelt release in production", seedWith({ ...PROD, relase: { version: "1.0.0", registry: "r.io" } }), "release", /release: is required when tier is production .* — missing \(is relase a misspelling of it\?\)/],
+    ["an empty file", "", "", /the profile is empty/],
+    ["a comment-only file", "# nothing here yet\n\n# really\n", "", /the profile is empty/],
+    ["a file of two documents", `${SEED}---\n${SEED}`, "(top level)", /2 YAML documents/],
+    ["control characters in a key", `${SEED}"tier\\e[2J\\u202e": x\n`, '"tier\\u001b[2J\\u202e"', /unknown key/],
+];
+
+describe("profile hardening: refused with a key path and a reason", () => {
+    for (const [what, text, path, reason] of BAD) {
+        it(`refuses ${what}`, async () => {
+            const message = await refused(text);
+            if (path) assert.ok(message.includes(path), `message must name ${path}:\n${message}`);
+            assert.match(message, reason);
+        });
+    }
+
+    it("never echoes the value of a secret-looking variable", async () => {
+        const message = await refused(seedWith(service({ nlp: { env: { DB_PASSWORD: "hunter2-very-secret" } } })));
+        assert.doesNotMatch(message, /hunter2/);
+    });
+
+    it("checks user namespaces without --stack against the one aura-<name> namespace the users name", async () => {
+        const users = (...namespaces: string[]) => seedWith({ access: { users: [{ name: "ann", role: "view", namespaces }] } });
+        const ok = await aura("validate", tempFile("any-name.yaml", users("aura-dev", "aura-system")));
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        const r = await aura("validate", tempFile("any-name.yaml", users("aura-dev", "aura-prod")));
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /access\.users\[0\]\.namespaces\[1\]: is not a namespace the platform creates \(aura-dev or aura-system\) — got "aura-prod"/);
+    });
+
+    it("refuses the stack name system as an environment (namespace aura-system)", async () => {
+        const message = await refused(SEED, tempFile("system.yaml", SEED), "system");
+        assert.match(message, /environment: the stack name "system" would make the core namespace aura-system/);
+    });
+});
+
+// [what, profile text]
+const GOOD: Array<[string, string]> = [
+    ["a new pool far from every known name", seedWith(compute({ gpu_nodes: pool(0, 2, { type: "Standard_NC6s_v3" }) }))],
+    ["a near-miss pool marked custom", seedWith(compute({ managers_nodes: pool(0, 2, { custom: true }) }))],
+    ["a near-miss service marked custom", seedWith(service({ nginx2: { service_replicas: 2, custom: true } }))],
+    ["a near-miss job marked custom", seedWith({ core: { jobs: { "nlp-provisioning-2": { custom: true } } } })],
+    ["every quantity form Kubernetes accepts", seedWith(resources({ cpu: 0.5, memory: "1.5Gi" }, { cpu: 2, memory: "2G" }))],
+    ["CPU in milli and memory in bytes", seedWith(resources({ cpu: "250m", memory: "134217728" }, { cpu: "1.5", memory: "1e9" }))],
+    ["a zero request", seedWith(resources({ cpu: "0", memory: "0" }, { cpu: "1", memory: "1Gi" }))],
+    ["images pinned by tag and digest, with a registry port", seedWith(service({ nlp: { image: "registry.example.com:5000/aura/nlp:2026.11.1" }, nginx: { image: `nginx@sha256:${"a".repeat(64)}` } }))],
+    ["a user in aura-system and the core namespace", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["aura-dev", "aura-system"] }] } })],
+    ["the newest known Kubernetes minor, any patch", seedWith({ kubernetes: { version: `1.${NEWEST_KUBERNETES.minor}.9` } })],
+    ["the oldest supported Kubernetes minor", seedWith({ kubernetes: { version: `1.${OLDEST_KUBERNETES.minor}.0` } })],
+    ["a secret variable through secret_env", seedWith(service({ nlp: { secret_env: { DB_PASSWORD: "nlp-db-password" }, env: { DB_HOST: "pg" } } }))],
+    ["an agents subnet that just fits", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/27" } } })],
+    ["YAML anchors and aliases used sensibly", SEED.replace('type: "Standard_DS2_v2"', 'type: &size "Standard_DS2_v2"').replace(/type: "Standard_DS2_v2"/g, "type: *size")],
+];
+
+describe("profile hardening: what must still pass", () => {
+    for (const [what, text] of GOOD) {
+        it(`accepts ${what}`, async () => {
+            const r = await aura("validate", tempFile("dev.yaml", text), "--stack", "dev");
+            assert.strictEqual(r.code, 0, r.stderr);
+        });
+    }
+
+    it("keeps every committed profile and the seed valid", async () => {
+        const files = [...fs.readdirSync("profiles").filter((f) => f.endsWith(".yaml")).map((f) => `profiles/${f}`), "tests/fixtures/seed.yaml"];
+        for (const file of files) {
+            const r = await aura("validate", file, "--stack", "dev");
+            assert.strictEqual(r.code, 0, `${file}: ${r.stderr}`);
+        }
+    });
+});
+
+describe("profile value checks", () => {
+    it("reads quantities as Kubernetes does", () => {
+        const cases: Array<[string, number]> = [["2", 2], ["500m", 0.5], ["1.5Gi", 1.5 * 2 ** 30], ["1k", 1000], ["1e3", 1000], ["1E3", 1000], ["2E", 2e18], [".5", 0.5], ["1Ki", 1024]];
+        for (const [text, value] of cases) assert.strictEqual(parseQuantity(text), value, text);
+        for (const text of ["1K", "1 Gi", "Gi", "1.5.1", "1gi", "0x10", ""]) assert.strictEqual(parseQuantity(text), undefined, text);
+        assert.strictEqual(quantityProblem("2", "cpu"), undefined);
+    });
+
+    it("reads image references by the registry grammar", () => {
+        for (const ok of ["nginx:1.27", "localhost:5000/a/b:1", "a.io/b/c_d/e-f:v1.2", `a@sha256:${"0".repeat(64)}`]) assert.strictEqual(imageProblem(ok), undefined, ok);
+        for (const bad of ["Nginx:1", "a.io//b:1", "a:1:2", "a.io:65536/b:1", "$(id):1", "a:-x"]) assert.ok(imageProblem(bad), bad);
+    });
+
+    it("describes values without expanding them, and escapes keys", () => {
+        const shared: unknown[] = [];
+        let v: unknown = shared;
+        for (let i = 0; i < 50; i++) v = [v, v, v, v];
+        assert.ok(describeValue(v).length < 200);
+        assert.ok(describeValue("x".repeat(100_000)).length < 120);
+        assert.strictEqual(describeValue(Infinity), ".inf");
+        assert.strictEqual(keyPath(["a", "b\nc", 0, "d"]), 'a."b\\nc"[0].d');
+    });
+
+    it("keeps the Azure lists and the Kubernetes bounds in one place", () => {
+        assert.ok(AZURE_REGIONS.includes("westeurope") && !AZURE_REGIONS.includes("westeruope"));
+        for (const size of ["Standard_DS2_v2", "Standard_DS3_v2", "Standard_D4s_v5", "Standard_D2as_v6", "Standard_E8s_v5", "Standard_F8s_v2", "Standard_B2s_v2", "Standard_NC6s_v3"]) {
+            assert.ok(AZURE_VM_SIZES.has(size), size);
+        }
+        assert.strictEqual(MIN_KUBERNETES_MINOR, OLDEST_KUBERNETES.minor, "cloud-init reads the bound from profiles/versions.ts");
+    });
+
+    it("parses a profile with every hardening rule and plans it unchanged", () => {
+        const p = parseProfile(SEED, { file: "seed.yaml", stack: "dev" });
+        assert.deepStrictEqual(p.pools.map((x) => x.name), ["common", "database", "management"]);
+    });
+});
