@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ProfileError, loadProfile } from "../profiles";
-import { Release, setRelease } from "../profiles/promotion";
+import { setRelease, upstreamVersion } from "../profiles/promotion";
+import { Release } from "../profiles/release";
 import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
@@ -76,14 +77,14 @@ function stackProfile(stack: string, root: string): { config: Record<string, str
     return { config, file: path.resolve(root, relative), relative };
 }
 
-/** The release `stack` runs according to its last deployment (`pulumi stack output release`). */
-function deployedRelease(stack: string, root: string): Release {
+/** The release version `stack` runs according to its last deployment (`pulumi stack output release`). */
+function deployedVersion(stack: string, root: string): string {
     const run = spawnSync("pulumi", ["stack", "output", "release", "--json", "--stack", stack], { cwd: root, encoding: "utf8" });
     if (run.error) throw new PromoteError(`--from-deployment needs the Pulumi CLI (${run.error.message}); without it, leave the flag out to read the release from ${stack}'s profile`);
     if (run.status !== 0) throw new PromoteError(`pulumi stack output release --stack ${stack} failed: ${run.stderr.trim()}`);
-    const release = JSON.parse(run.stdout || "null") as Release | null;
-    if (!release?.version) throw new PromoteError(`${stack} has no deployment with a release output yet: deploy it first (pulumi up -s ${stack})`);
-    return release;
+    const version = upstreamVersion(JSON.parse(run.stdout || "null"));
+    if (!version) throw new PromoteError(`${stack} has no deployment with a release output yet: deploy it first (pulumi up -s ${stack})`);
+    return version;
 }
 
 export interface PromoteResult {
@@ -107,16 +108,17 @@ export async function promote(options: PromoteArgs & { root?: string }): Promise
         throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
     }
 
-    let release: Release | undefined;
-    let source: string;
+    // The registry always comes from the upstream's profile (a deployment publishes the version only).
+    const upstream = stackProfile(from, root);
+    const fromProfile = loadProfile(upstream.file, { stack: from });
+    if (fromProfile.releaseSource !== "profile") {
+        throw new ProfileError(upstream.relative, [`release: is required to promote ${from} — got nothing (pin version and registry in ${from}'s profile first)`]);
+    }
+    let release: Release = { ...fromProfile.release };
+    let source = `${upstream.relative}, ${from}'s profile (what ${from} runs once deployed; --from-deployment reads the deployment instead)`;
     if (options.fromDeployment) {
-        release = deployedRelease(from, root);
-        source = `${from}'s last deployment (pulumi stack output release)`;
-    } else {
-        const upstream = stackProfile(from, root);
-        release = loadProfile(upstream.file, { stack: from }).release;
-        source = `${upstream.relative}, ${from}'s profile (what ${from} runs once it is deployed; --from-deployment reads the deployment instead)`;
-        if (!release) throw new ProfileError(upstream.relative, [`release: is required to promote ${from} — got nothing (pin version and registry)`]);
+        release = { ...release, version: deployedVersion(from, root) };
+        source = `${from}'s last deployment (pulumi stack output release), registry from ${upstream.relative}`;
     }
 
     const text = fs.readFileSync(target.file, "utf8");

@@ -1,11 +1,7 @@
 // Promotion: a stack with `aura:promoteFrom` deploys only the release its upstream stack runs. This
 // file owns the rule the program applies and the profile text edit `aura promote` makes.
 import * as yaml from "js-yaml";
-
-export interface Release {
-    version: string;
-    registry: string;
-}
+import { Release } from "./release";
 
 /** The command that fixes a refused promotion. */
 export function promoteCommand(upstream: string, stack: string): string {

@@ -181,6 +181,12 @@ describe("infra stage: later updates of a running environment", () => {
                 assert.strictEqual(data.managedDisk.id, `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/aura-prod-rg/providers/Microsoft.Compute/disks/${vm.name}-etcd`);
             }
         });
+
+        it("are replaced old-first: a rebuilt master takes over its name and its etcd disk", () => {
+            const vms = byType(prod, "azure-native:compute:VirtualMachine");
+            assert.ok(vms.length >= 5);
+            for (const vm of vms) assert.strictEqual(vm.options.deleteBeforeReplace, true, vm.name);
+        });
     });
 
     it("names in the VMs' and scale sets' ignoreChanges only inputs they have (a typo would ignore nothing)", () => {

@@ -253,6 +253,9 @@ export class ControlPlane extends pulumi.ComponentResource {
                 // The image's "latest" is resolved at creation in the same way. The SSH keys are fixed
                 // at creation too (PropertyChangeNotAllowed): a new key arrives through the extension below.
                 ignoreChanges: ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"],
+                // A replaced master keeps its name and its etcd disk, which only one VM can hold:
+                // the old VM goes first (`pulumi up --replace <master>`; see docs/operations.md).
+                deleteBeforeReplace: true,
             });
             this.masters.push(master);
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Drift check of one stack: `pulumi preview --refresh --expect-no-changes`. Refresh reads what runs in
+# Azure; any difference from the program means a hand change (lost on the next `pulumi up`, so found
+# here first). Fails listing each drifted resource, also as annotations and in the job summary.
+# Needs the Pulumi CLI, a backend login and the stack's credentials in the environment.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+
+stack="${1:?usage: scripts/drift.sh <stack>}"
+out="$(mktemp)"
+err="$(mktemp)"
+trap 'rm -f "${out}" "${err}"' EXIT
+
+if pulumi preview --stack "${stack}" --refresh --expect-no-changes --json >"${out}" 2>"${err}"; then
+  echo "${stack}: no drift"
+  echo "### ${stack}: no drift" >> "${GITHUB_STEP_SUMMARY:-/dev/null}"
+  exit 0
+fi
+
+# Every step that is not "same", with the properties that differ (a JavaScript template, not shell).
+# shellcheck disable=SC2016
+drifted="$(node -e '
+  const preview = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  for (const step of preview.steps ?? []) {
+    if (step.op === "same") continue;
+    const reasons = step.diffReasons?.length ? `  (${step.diffReasons.join(", ")})` : "";
+    console.log(`${step.op} ${step.urn}${reasons}`);
+  }' "${out}" 2>/dev/null)"
+if [ -z "${drifted}" ]; then
+  # No step list: the preview itself failed (credentials, backend, program); show why.
+  echo "${stack}: pulumi preview failed:" >&2
+  cat "${err}" >&2
+  exit 2
+fi
+
+echo "${stack}: drift — these resources differ from the program (pulumi up -s ${stack} would change them):"
+echo "${drifted}"
+{
+  echo "### ${stack}: drift"
+  echo
+  echo '```text'
+  echo "${drifted}"
+  echo '```'
+} >> "${GITHUB_STEP_SUMMARY:-/dev/null}"
+while IFS= read -r line; do
+  echo "::error title=drift in ${stack}::${line}"
+done <<< "${drifted}"
+exit 1

