@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
-import { SystemStage } from "./components/system";
+import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 
 export = async () => {
@@ -22,13 +22,20 @@ export = async () => {
         sshPublicKey: config.require("sshPublicKey"),
         servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
     });
-    const system = new SystemStage(name, { profile, kubeconfig: infra.adminKubeconfig }, { dependsOn: [infra] });
+    const system = new SystemStage(name, {
+        profile,
+        kubeconfig: infra.adminKubeconfig,
+        cluster: infra.cluster,
+        pools: infra.agentPools.pools,
+        apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
+    }, { dependsOn: [infra] });
     new CoreStage(name, { profile, namespace: system.coreNamespace }, { dependsOn: [system] });
 
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
         ...infra.outputs,
+        kubeconfigs: system.kubeconfigs,
     };
 };
 

@@ -17,7 +17,8 @@ const USAGE = `Usage:
   plan       run the Pulumi program under mocks and list every resource pulumi up would register
   schema     print the profile's JSON Schema (for editors)
 
-  --stack         stack name (default: the profile's file name, e.g. dev for profiles/dev.yaml)
+  --stack         stack name; plan defaults to the profile's file name (dev for profiles/dev.yaml),
+                  validate checks the profile on its own without it
   --json          machine-readable plan
   --show-secrets  print the mock run's placeholder secret values instead of "[secret]"`;
 
@@ -86,10 +87,15 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
+/** Stands in for the stack name when validate checks a profile on its own (a valid environment name). */
+const STANDALONE_STACK = "standalone";
+
 function validate(file: string, stack?: string): number {
     let profile: Profile;
     try {
-        profile = loadProfile(file, { stack: stack ?? defaultStack(file) });
+        // A file name is no stack name: without --stack, everything but the stack-derived
+        // environment name is checked, and the summary says what a stack name must be.
+        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK });
     } catch (e) {
         if (e instanceof ProfileError) {
             process.stderr.write(`${e.message}\n`);
@@ -97,14 +103,18 @@ function validate(file: string, stack?: string): number {
         }
         throw e;
     }
-    process.stdout.write(`${file}: valid — ${summary(profile)}\n`);
+    process.stdout.write(`${file}: valid — ${summary(profile, stack === undefined)}\n`);
     return 0;
 }
 
-function summary(p: Profile): string {
+function summary(p: Profile, standalone: boolean): string {
     const pools = p.pools.map((pool) => `${pool.name} ${pool.minSize}-${pool.maxSize}`).join(", ");
+    const environment =
+        standalone && p.environmentFromStack
+            ? "environment from the stack name (no environment: key; a stack for this profile needs a name that is a DNS label of at most 20 characters, e.g. dev, or set environment:)"
+            : `environment ${p.environment}`;
     return (
-        `environment ${p.environment} (${p.tier}), ${p.infrastructure.region}, ` +
+        `${environment} (${p.tier}), ${p.infrastructure.region}, ` +
         `${p.infrastructure.compute.masters.size} masters, pools ${pools}, ` +
         `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}`
     );

@@ -141,6 +141,17 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.result = randomString(name, inputs.length ?? 16, alphabet || "abcdefghijklmnopqrstuvwxyz");
                     break;
                 }
+                case "kubernetes:core/v1:Secret":
+                    // The token controller fills a ServiceAccount token Secret; the provider waits for it.
+                    if (inputs.type === "kubernetes.io/service-account-token") {
+                        const b64 = (v: string) => Buffer.from(v).toString("base64");
+                        state.data = {
+                            token: b64(`placeholder-token.${randomString(name, 40, "abcdefghijklmnopqrstuvwxyz0123456789")}`),
+                            "ca.crt": b64(pem("CERTIFICATE", "cluster-ca")),
+                            namespace: b64(inputs.metadata?.namespace ?? "default"),
+                        };
+                    }
+                    break;
                 case "time:index/rotating:Rotating": {
                     const days = inputs.rotationDays ?? 0;
                     state.rfc3339 = new Date(MOCK_EPOCH).toISOString().replace(".000", "");

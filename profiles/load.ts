@@ -18,6 +18,8 @@ export interface AgentPool {
 export interface Profile extends Omit<ParsedProfile, "environment"> {
     /** Environment name (the profile's, or the stack name). */
     environment: string;
+    /** True when the profile has no `environment:` key, so the stack name is the environment name. */
+    environmentFromStack: boolean;
     /** Namespaces the stages create and use. */
     namespaces: { core: string; system: string };
     /** Agent pools in a stable order (by name). */
@@ -97,6 +99,7 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
     return {
         ...parsed,
         environment,
+        environmentFromStack: parsed.environment === undefined,
         namespaces: { core: `aura-${environment}`, system: "aura-system" },
         pools,
     };

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { placeholderSshKey } from "../cli/main";
+import { main, placeholderSshKey } from "../cli/main";
 import { Plan, PlanOptions, PlannedResource, runPlan } from "../cli/plan";
 
 export const ROOT = path.join(__dirname, "..");
@@ -29,4 +29,21 @@ export function one(p: Plan, type: string, name?: string): PlannedResource {
     const found = byType(p, type).filter((r) => name === undefined || r.name === name);
     if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
     return found[0];
+}
+
+/** Runs `aura <args>` in-process and captures what it prints. */
+export async function aura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const out = process.stdout.write.bind(process.stdout);
+    const err = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+    try {
+        const code = await main(args);
+        return { code, stdout, stderr };
+    } finally {
+        process.stdout.write = out;
+        process.stderr.write = err;
+    }
 }

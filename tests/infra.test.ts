@@ -2,6 +2,7 @@
 // the options that keep production safe, and the master-count guard.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
@@ -194,6 +195,6 @@ describe("infra helpers", () => {
         assert.match(hash, /^sha256:[0-9a-f]{64}$/);
         // openssl's `pkey -pubin -outform der | sha256sum` hashes the same SPKI DER.
         const der = Buffer.from(publicKeyPem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
-        assert.strictEqual(hash, `sha256:${require("crypto").createHash("sha256").update(der).digest("hex")}`);
+        assert.strictEqual(hash, `sha256:${crypto.createHash("sha256").update(der).digest("hex")}`);
     });
 });

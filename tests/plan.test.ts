@@ -61,6 +61,11 @@ describe("aura plan", () => {
                 if (typeof v === "string" && !(r.type.includes("RandomString") && r.name.endsWith("-suffix"))) secrets.push(v);
             }
         }
+        // ServiceAccount tokens the cluster fills in (the users' kubeconfigs carry them).
+        for (const r of registered) {
+            const data = r.state.data as Record<string, string> | undefined;
+            if (r.type === "kubernetes:core/v1:Secret" && data?.token) secrets.push(data.token, Buffer.from(data.token, "base64").toString());
+        }
         assert.ok(secrets.length >= 8, `found ${secrets.length} secret values to look for`);
         for (const s of secrets) assert.ok(!json.includes(s), `secret leaked into the plan: ${s.slice(0, 30)}…`);
         // The token, assembled, and the PEM bodies never appear either.

@@ -3,9 +3,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
-import { main } from "../cli/main";
 import { DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
-import { SEED_PROFILE, tempFile } from "./helpers";
+import { SEED_PROFILE, aura, tempFile } from "./helpers";
 
 const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
 
@@ -22,23 +21,6 @@ function seedWith(patch: Record<string, unknown>): string {
     };
     merge(doc, patch);
     return yaml.dump(doc);
-}
-
-/** Runs `aura <args>` in-process and captures what it prints. */
-async function aura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    try {
-        const code = await main(args);
-        return { code, stdout, stderr };
-    } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
-    }
 }
 
 describe("deployment profile", () => {

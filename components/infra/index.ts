@@ -42,6 +42,25 @@ export interface InfraOutputs {
     adminKubeconfig: pulumi.Output<string>;
 }
 
+/** What the system stage needs to know of the cluster and its Azure surroundings. */
+export interface ClusterFacts {
+    tenantId: pulumi.Input<string>;
+    subscriptionId: pulumi.Input<string>;
+    resourceGroup: pulumi.Input<string>;
+    location: string;
+    vnetName: pulumi.Input<string>;
+    /** The agents' subnet and NSG: where the cloud provider puts load-balancer rules. */
+    subnetName: pulumi.Input<string>;
+    securityGroupName: pulumi.Input<string>;
+    /** The cluster CA certificate (PEM): the only trust anchor for the API server. */
+    caCertPem: pulumi.Input<string>;
+    /** `https://<fqdn>:6443`. */
+    apiServerUrl: pulumi.Input<string>;
+    /** The cluster service principal (client secret is a Pulumi secret). */
+    clientId: pulumi.Input<string>;
+    clientSecret: pulumi.Input<string>;
+}
+
 export class InfraStage extends pulumi.ComponentResource {
     readonly resourceGroupName: pulumi.Output<string>;
     /** The root kubeconfig (secret); the system stage builds its Kubernetes provider from it. */
@@ -49,6 +68,8 @@ export class InfraStage extends pulumi.ComponentResource {
     readonly servicePrincipal: ServicePrincipal;
     readonly agentPools: AgentPools;
     readonly outputs: InfraOutputs;
+    /** Facts the system stage builds the cloud config and the API gate from. */
+    readonly cluster: ClusterFacts;
 
     constructor(name: string, args: InfraStageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:InfraStage", name, {}, opts);
@@ -62,7 +83,8 @@ export class InfraStage extends pulumi.ComponentResource {
 
         const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: `${name}-rg`, location, tags }, parent);
         this.resourceGroupName = rg.name;
-        const subscriptionId = authorization.getClientConfigOutput(parent).subscriptionId;
+        const clientConfig = authorization.getClientConfigOutput(parent);
+        const subscriptionId = clientConfig.subscriptionId;
 
         const net = new Network(`${name}-net`, {
             resourceGroupName: rg.name,
@@ -157,6 +179,20 @@ export class InfraStage extends pulumi.ComponentResource {
             sshPublicKey: args.sshPublicKey,
             tags,
         }, { ...parent, dependsOn: [controlPlane] });
+
+        this.cluster = {
+            tenantId: clientConfig.tenantId,
+            subscriptionId,
+            resourceGroup: rg.name,
+            location,
+            vnetName: net.vnet.name,
+            subnetName: net.agentsSubnet.name.apply((n) => n ?? "agents"),
+            securityGroupName: net.agentsNsg.name,
+            caCertPem: pki.clusterCa.certPem,
+            apiServerUrl: controlPlane.apiServerUrl,
+            clientId: this.servicePrincipal.clientId,
+            clientSecret: this.servicePrincipal.clientSecret,
+        };
 
         this.outputs = {
             resourceGroup: rg.name,

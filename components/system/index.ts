@@ -1,23 +1,112 @@
-// The system stage (Kubernetes): namespaces, CNI, cloud provider, autoscaler, monitoring, logging,
-// databases and access. This change registers the stage itself; its workloads land with the
-// system-stage issue.
+// The system stage (Kubernetes), replacing the first half of `./aura deploy_system`: the Kubernetes
+// provider, the API readiness gate, the namespaces, the CNI, the Azure cloud provider, disks,
+// the cluster-autoscaler, metrics-server and per-user access.
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Profile } from "../../profiles";
+import type { PoolInfo } from "../infra/agentPools";
+import { BOOTSTRAP_LOG_PATH } from "../infra/cloudinit";
+import type { ClusterFacts } from "../infra";
+import { Access } from "./access";
+import { ApiGate } from "./apiGate";
+import { ACCESS_NAMESPACE, Namespaces } from "./namespaces";
+
+export { DEFAULT_API_READY_TIMEOUT_MINUTES, parseApiReadyTimeout } from "./apiGate";
+
+/** The default StorageClass (Azure Disk CSI, Premium SSD, WaitForFirstConsumer). */
+export const STORAGE_CLASS_NAME = "aura-disk";
+
+/** Database credential Secrets in the core namespace (created by the databases component). */
+export const DATABASE_SECRETS = { postgresql: "aura-postgresql", mongodb: "aura-mongodb" } as const;
 
 export interface SystemStageArgs {
     /** The validated deployment profile. */
     profile: Profile;
     /** Admin kubeconfig from the infra stage (secret); the Kubernetes provider is built from it. */
     kubeconfig: pulumi.Input<string>;
+    /** Tenant, subscription, network names, CA, API URL and service principal of the cluster. */
+    cluster: ClusterFacts;
+    /** The agent scale sets (infra stage), one autoscaler node group each. */
+    pools: PoolInfo[];
+    /** Bounded wait for the API server, in minutes (stack config `aura:apiReadyTimeoutMinutes`). */
+    apiReadyTimeoutMinutes: number;
 }
 
 export class SystemStage extends pulumi.ComponentResource {
-    /** Namespace of the core services, `aura-<environment>`. */
+    /** The one Kubernetes provider, built from the infra stage's admin kubeconfig (secret). */
+    readonly provider: k8s.Provider;
+    /** Namespace of the core services, `aura-<environment>` (profile.namespaces.core). */
     readonly coreNamespace: string;
+    /** Namespace of the system services, `aura-system` (profile.namespaces.system). */
+    readonly systemNamespace: string;
+    /** What every workload waits for: API gate, CNI, cloud provider, CSI + StorageClass, namespaces.
+     *  Pass it as `dependsOn` of every workload resource (or of a component AND its children). */
+    readonly foundation: pulumi.Resource[];
+    /** Name of the default StorageClass (Azure Disk CSI, WaitForFirstConsumer). */
+    readonly storageClassName: string;
+    /** Secrets with database credentials in the core namespace: keys HOST, PORT, USERNAME, PASSWORD, DATABASE, URI. */
+    readonly databaseSecrets: { postgresql: string; mongodb: string };
+    /** The API readiness gate every Kubernetes object depends on. */
+    readonly gate: ApiGate;
+    /** Kubeconfig per `access.users` name (each a secret): stack output `kubeconfigs`. */
+    readonly kubeconfigs: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: SystemStageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:system:SystemStage", name, {}, opts);
-        this.coreNamespace = args.profile.namespaces.core;
-        this.registerOutputs({ coreNamespace: this.coreNamespace });
+        const { profile, cluster } = args;
+        this.coreNamespace = profile.namespaces.core;
+        this.systemNamespace = profile.namespaces.system;
+        this.databaseSecrets = { ...DATABASE_SECRETS };
+        checkUserNamespaces(profile);
+
+        // Children do not inherit the stage's dependsOn: the gate waits for the infra stage itself,
+        // so its timeout starts once the masters exist.
+        this.gate = new ApiGate(`${name}-api-gate`, {
+            url: cluster.apiServerUrl,
+            caPem: cluster.caCertPem,
+            timeoutMinutes: args.apiReadyTimeoutMinutes,
+            bootLog: BOOTSTRAP_LOG_PATH,
+        }, { parent: this, dependsOn: opts?.dependsOn });
+        const gate = [this.gate];
+
+        this.provider = new k8s.Provider(`${name}-k8s`, {
+            kubeconfig: args.kubeconfig,
+            enableServerSideApply: true,
+        }, { parent: this, dependsOn: gate });
+        const k8sOpts = { parent: this, provider: this.provider };
+
+        const namespaces = new Namespaces(`${name}-ns`, {
+            core: this.coreNamespace,
+            system: this.systemNamespace,
+            environment: profile.environment,
+            dependsOn: gate,
+        }, k8sOpts);
+
+        this.storageClassName = STORAGE_CLASS_NAME;
+        this.foundation = [this.gate, namespaces];
+
+        const access = new Access(`${name}-access`, {
+            users: profile.access.users,
+            defaultNamespace: this.coreNamespace,
+            accountNamespace: ACCESS_NAMESPACE,
+            clusterName: name,
+            server: cluster.apiServerUrl,
+            caCertPem: cluster.caCertPem,
+            dependsOn: [this.gate, namespaces],
+        }, k8sOpts);
+        this.kubeconfigs = access.kubeconfigs;
+
+        this.registerOutputs({ coreNamespace: this.coreNamespace, systemNamespace: this.systemNamespace, storageClassName: this.storageClassName });
     }
+}
+
+/** A user may only be bound in a namespace the platform creates (a RoleBinding needs its namespace). */
+function checkUserNamespaces(profile: Profile): void {
+    const known = [profile.namespaces.core, profile.namespaces.system];
+    const problems = profile.access.users.flatMap((u, i) =>
+        (u.namespaces ?? []).flatMap((ns, j) =>
+            known.includes(ns) ? [] : [`access.users.${i}.namespaces.${j}: not a namespace the platform creates (${known.join(", ")}) — got "${ns}"`],
+        ),
+    );
+    if (problems.length) throw new pulumi.RunError(`${profile.environment}: ${problems.join("; ")}`);
 }

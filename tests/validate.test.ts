@@ -1,0 +1,45 @@
+// `aura validate <file>` without --stack: the file name is no stack name, so a valid profile is
+// never refused for it; the summary says what a stack name must be when the profile sets none.
+import * as assert from "assert";
+import * as fs from "fs";
+import { SEED_PROFILE, aura, tempFile } from "./helpers";
+
+const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
+const LONG_NAME = "customer-westeurope-production-2026.yaml";
+
+describe("aura validate without --stack", () => {
+    it("accepts a valid profile whose file name is no environment name, and says what a stack name needs", async () => {
+        const file = tempFile(LONG_NAME, SEED);
+        const r = await aura("validate", file);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.strictEqual(r.stderr, "");
+        assert.match(r.stdout, /valid — environment from the stack name/);
+        assert.match(r.stdout, /DNS label of at most 20 characters/);
+        assert.doesNotMatch(r.stdout, /environment customer|aura-customer/, "the file name is not used as the environment");
+    });
+
+    it("shows the profile's own environment: when it has one", async () => {
+        const file = tempFile(LONG_NAME, `environment: es-test\n${SEED}`);
+        const r = await aura("validate", file);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stdout, /valid — environment es-test \(preproduction\)/);
+    });
+
+    it("still validates everything else", async () => {
+        const file = tempFile(LONG_NAME, SEED.replace(/size: 3/, "size: 4"));
+        const r = await aura("validate", file);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /infrastructure\.compute\.masters\.size: .*odd/);
+        assert.doesNotMatch(r.stderr, /environment/);
+    });
+
+    it("with --stack, uses the stack name and refuses one that cannot be the environment", async () => {
+        const file = tempFile(LONG_NAME, SEED);
+        const ok = await aura("validate", file, "--stack", "dev");
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /valid — environment dev \(preproduction\)/);
+        const bad = await aura("validate", file, "--stack", "customer-westeurope-production");
+        assert.strictEqual(bad.code, 1);
+        assert.match(bad.stderr, /environment: the stack name "customer-westeurope-production" cannot serve as the environment name/);
+    });
+});
