@@ -133,7 +133,8 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = pem("CERTIFICATE", name);
                     break;
-                case "random:index/randomString:RandomString": {
+                case "random:index/randomString:RandomString":
+                case "random:index/randomPassword:RandomPassword": {
                     let alphabet = "";
                     if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
                     if (inputs.upper !== false) alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";

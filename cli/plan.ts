@@ -54,6 +54,8 @@ export interface PlanOptions extends MockOptions {
     showSecrets?: boolean;
     /** Mocks to answer with instead of the standard ones (tests wrap them to observe the run). */
     mocks?: pulumi.runtime.Mocks;
+    /** A program to run instead of the entry (tests build one component under the same recording). */
+    program?: () => Promise<Record<string, unknown>>;
 }
 
 // The Pulumi wire format's markers (sdk/nodejs/runtime/rpc.ts).
@@ -169,7 +171,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", (reason) => rejections.push(reason));
     try {
-        await runInPulumiStack(loadProgram());
+        await runInPulumiStack(options.program ?? loadProgram());
         // Wait for every registration still in flight (the SDK marks this helper internal).
         await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {

@@ -183,7 +183,7 @@ export class Databases extends pulumi.ComponentResource {
         const members = profile.system.mongodb.replicas;
         const mongoPassword = password("mongodb");
         const mongoPasswordName = `${DATABASE_NAMES.mongodb}-${APP_USER}-password`;
-        const mongoPasswordSecret = new k8s.core.v1.Secret(`${name}-mongodb-password`, {
+        const mongoPasswordSecret = new k8s.core.v1.Secret(`${name}-mongodb-user`, {
             metadata: { name: mongoPasswordName, namespace },
             type: "Opaque",
             stringData: { password: mongoPassword.result },

@@ -132,7 +132,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // Not the chart's well-known default password: one generated and kept in Pulumi state.
         this.grafanaAdminSecret = "grafana-admin";
-        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this });
         const adminSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
             metadata: { name: this.grafanaAdminSecret, namespace },
             type: "Opaque",
