@@ -1,13 +1,16 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { CoreStage } from "./components/core";
+import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkMasterCount } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
+import { checkPromotion } from "./profiles/promotion";
 
 export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
+    // Every stack secret the profile's secret_env entries name, checked before anything registers.
+    const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
     // The master count of an existing environment never changes: compare with the last deployment
     // before registering anything.
@@ -15,6 +18,22 @@ export = async () => {
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
+
+    // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
+    // upstream, and the upstream's last deployment says which release that is.
+    const promoteFrom = config.get("promoteFrom");
+    if (promoteFrom) {
+        const upstream = new pulumi.StackReference(qualifiedStack(promoteFrom));
+        const running = await upstream.getOutputDetails("release");
+        const refusal = checkPromotion({
+            stack: pulumi.getStack(),
+            upstream: promoteFrom,
+            file: config.require("profile"),
+            release: profile.release,
+            upstreamRelease: running.value ?? running.secretValue,
+        });
+        if (refusal) throw new pulumi.RunError(refusal);
+    }
 
     const name = `aura-${profile.environment}`;
     const infra = new InfraStage(name, {
@@ -29,15 +48,32 @@ export = async () => {
         pools: infra.agentPools.pools,
         apiReadyTimeoutMinutes: parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes")),
     }, { dependsOn: [infra] });
-    new CoreStage(name, { profile, namespace: system.coreNamespace }, { dependsOn: [system] });
+    const core = new CoreStage(name, {
+        profile,
+        namespace: system.coreNamespace,
+        provider: system.provider,
+        dependsOn: system.foundation,
+        databaseSecrets: system.databaseSecrets,
+        secrets,
+    }, { dependsOn: [system] });
 
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        // What a downstream stack's promotion check reads.
+        release: profile.release,
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,
+        /** The platform's public address: the Azure load balancer in front of nginx. */
+        publicAddress: core.publicAddress,
+        release: profile.release.version,
     };
 };
+
+/** `org/project/stack` for a stack of this project named in config (a qualified name is kept). */
+function qualifiedStack(stack: string): string {
+    return stack.includes("/") ? stack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
 
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {

@@ -11,10 +11,15 @@ import { Plan, PlannedResource } from "./plan";
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
   aura plan <profile> [--stack <name>] [--json] [--show-secrets]
+  aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
+  aura diff --ref <git-ref> <profile> [--stack <name>] [--json | --markdown]
+  aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
   aura schema
 
   validate   check a deployment profile; every problem is listed
   plan       run the Pulumi program under mocks and list every resource pulumi up would register
+  diff       plan two profiles (or a profile at a git ref and now) and list what changes, dangerous first
+  promote    write one stack's release into another stack's profile and print the diff
   schema     print the profile's JSON Schema (for editors)
 
   --stack         stack name; plan defaults to the profile's file name (dev for profiles/dev.yaml),
@@ -59,6 +64,9 @@ function defaultStack(file: string): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+    // diff and promote parse their own options (cli/diff.ts, cli/promote.ts).
+    if (argv[0] === "diff") return (await import("./diff")).diffCommand(argv.slice(1));
+    if (argv[0] === "promote") return (await import("./promote")).promoteCommand(argv.slice(1));
     try {
         const p = parseArgs(argv);
         switch (p.command) {
@@ -116,7 +124,8 @@ function summary(p: Profile, standalone: boolean): string {
     return (
         `${environment} (${p.tier}), ${p.infrastructure.region}, ` +
         `${p.infrastructure.compute.masters.size} masters, pools ${pools}, ` +
-        `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}`
+        `${Object.keys(p.core.services).length} core services, Kubernetes ${p.kubernetes.version}, ` +
+        `release ${p.release.version} from ${p.release.registry}${p.releaseSource === "profile" ? "" : " (the installer's default)"}`
     );
 }
 
@@ -128,9 +137,9 @@ export function profileJsonSchema(): object {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-/** Plain `aura:*` values of Pulumi.<stack>.yaml, when it exists; secure values are not read. */
-function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+/** Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists; secure values are not read. */
+export function stackConfig(stack: string, root = path.join(__dirname, "..")): Record<string, string> {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) return {};
     const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
     const config: Record<string, string> = {};
@@ -166,7 +175,9 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     let result: Plan;
     try {
         const { runPlan } = await import("./plan");
-        result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets });
+        const { offlineStackOutputs } = await import("./promote");
+        if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release (assumed to be this profile's)`);
+        result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets, stackOutputs: offlineStackOutputs(config, file, stack) });
     } catch (e) {
         const message = programError(e);
         if (message === undefined) throw e;

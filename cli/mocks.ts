@@ -2,7 +2,7 @@
 // deterministic, realistic placeholders for what the cloud would compute (ARM ids, endpoints, keys).
 // Placeholders derive from the resource name, so the same profile always gives the same plan.
 import * as crypto from "crypto";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 export const MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
 export const MOCK_TENANT = "11111111-1111-1111-1111-111111111111";
@@ -73,6 +73,16 @@ function armId(type: string, inputs: Record<string, any>, name: string): string 
 export interface MockOptions {
     /** Outputs the stack's previous deployment left, as a StackReference to itself reads them. */
     previousOutputs?: Record<string, unknown>;
+    /** Outputs of other stacks by stack name (e.g. the promotion upstream); a stack not listed has no deployment. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** The outputs a StackReference named `org/project/stack` (or just `stack`) reads under mocks. */
+function referencedOutputs(options: MockOptions, reference: string): Record<string, unknown> {
+    const stack = reference.split("/").pop() ?? reference;
+    const listed = options.stackOutputs?.[stack];
+    if (listed) return listed;
+    return stack === pulumi.getStack() ? options.previousOutputs ?? {} : {};
 }
 
 export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
@@ -84,7 +94,7 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
             let id = `${name}-id`;
 
             if (type === "pulumi:pulumi:StackReference") {
-                return { id: inputs.name ?? name, state: { ...inputs, outputs: options.previousOutputs ?? {}, secretOutputNames: [] } };
+                return { id: inputs.name ?? name, state: { ...inputs, outputs: referencedOutputs(options, inputs.name ?? name), secretOutputNames: [] } };
             }
             if (type.startsWith("azure-native:")) {
                 id = armId(type, inputs, name);
@@ -133,8 +143,8 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                 case "tls:index/locallySignedCert:LocallySignedCert":
                     state.certPem = pem("CERTIFICATE", name);
                     break;
-                case "random:index/randomString:RandomString":
-                case "random:index/randomPassword:RandomPassword": {
+                case "random:index/randomPassword:RandomPassword":
+                case "random:index/randomString:RandomString": {
                     let alphabet = "";
                     if (inputs.lower !== false) alphabet += "abcdefghijklmnopqrstuvwxyz";
                     if (inputs.upper !== false) alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -142,6 +152,10 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.result = randomString(name, inputs.length ?? 16, alphabet || "abcdefghijklmnopqrstuvwxyz");
                     break;
                 }
+                case "kubernetes:core/v1:Service":
+                    // cloud-provider-azure gives a LoadBalancer Service the Azure load balancer's address.
+                    if (inputs.spec?.type === "LoadBalancer") state.status = { loadBalancer: { ingress: [{ ip: "203.0.113.20" }] } };
+                    break;
                 case "kubernetes:core/v1:Secret":
                     // The token controller fills a ServiceAccount token Secret; the provider waits for it.
                     if (inputs.type === "kubernetes.io/service-account-token") {

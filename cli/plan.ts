@@ -22,6 +22,8 @@ export interface PlannedOptions {
     additionalSecretOutputs?: string[];
     aliases?: string[];
     provider?: string;
+    /** Operation timeouts that are set, e.g. { create: "20m" }. */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 export interface PlannedResource {
@@ -52,10 +54,12 @@ export interface PlanOptions extends MockOptions {
     config?: Record<string, string>;
     /** Print the mock run's secret values instead of "[secret]". */
     showSecrets?: boolean;
+    /** What a secret reads as when not shown; default "[secret]" (`aura diff` uses keyed fingerprints to see a secret change). */
+    maskSecret?: (value: unknown) => string;
     /** Mocks to answer with instead of the standard ones (tests wrap them to observe the run). */
     mocks?: pulumi.runtime.Mocks;
-    /** A program to run instead of the entry (tests build one component under the same recording). */
-    program?: () => Promise<Record<string, unknown>>;
+    /** A program to run instead of the entry (tests of one component); the profile is then only config. */
+    program?: () => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
 // The Pulumi wire format's markers (sdk/nodejs/runtime/rpc.ts).
@@ -65,15 +69,17 @@ const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
+const SECRET_MASK = () => "[secret]";
+
 /** Turns a wire value into plain JSON: secrets masked (or revealed), unknowns marked, resource refs as URNs. */
-export function presentValue(value: unknown, showSecrets: boolean): unknown {
+export function presentValue(value: unknown, showSecrets: boolean, mask: (value: unknown) => string = SECRET_MASK): unknown {
     if (value === UNKNOWN) return "[unknown]";
-    if (Array.isArray(value)) return value.map((v) => presentValue(v, showSecrets));
+    if (Array.isArray(value)) return value.map((v) => presentValue(v, showSecrets, mask));
     if (value !== null && typeof value === "object") {
         const obj = value as Record<string, unknown>;
-        if (obj[SPECIAL_SIG] === SECRET_SIG) return showSecrets ? presentValue(obj.value, showSecrets) : "[secret]";
+        if (obj[SPECIAL_SIG] === SECRET_SIG) return showSecrets ? presentValue(obj.value, showSecrets, mask) : mask(obj.value);
         if (obj[SPECIAL_SIG] === RESOURCE_SIG) return obj.urn;
-        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, presentValue(v, showSecrets)]));
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, presentValue(v, showSecrets, mask)]));
     }
     return value;
 }
@@ -88,6 +94,7 @@ class RecordingMonitor extends MockMonitor {
     constructor(
         mocks: pulumi.runtime.Mocks,
         private readonly showSecrets: boolean,
+        private readonly mask: (value: unknown) => string = SECRET_MASK,
     ) {
         super(mocks);
         // The engine leaves the root stack out of its children's URN type chain; so do we.
@@ -127,13 +134,18 @@ class RecordingMonitor extends MockMonitor {
         const aliases = req.getAliasesList().map((a: any) => a.getUrn() || a.getSpec()?.getName() || "").filter(Boolean);
         if (aliases.length) options.aliases = aliases;
         if (req.getProvider()) options.provider = req.getProvider();
+        const timeouts = req.getCustomtimeouts();
+        if (timeouts) {
+            const set = Object.entries({ create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }).filter(([, v]) => v);
+            if (set.length) options.customTimeouts = Object.fromEntries(set);
+        }
         this.recorded.push({
             urn,
             type,
             name: req.getName(),
             parent: parent && parent !== this.stackUrn ? parent : null,
             custom: req.getCustom(),
-            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets) as Record<string, unknown>,
+            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets, this.mask) as Record<string, unknown>,
             options,
         });
     }
@@ -160,7 +172,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     const mocks = options.mocks ?? createMocks(options);
     // setMocks turns on the runtime features (secrets, resource references…); then swap in our monitor.
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false, ORGANIZATION);
-    const monitor = new RecordingMonitor(mocks, showSecrets);
+    const monitor = new RecordingMonitor(mocks, showSecrets, options.maskSecret);
     settings.setMockOptions(monitor, PROJECT, stack, false, ORGANIZATION);
     pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, []);
 
@@ -171,7 +183,8 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     process.removeAllListeners("unhandledRejection");
     process.on("unhandledRejection", (reason) => rejections.push(reason));
     try {
-        await runInPulumiStack(options.program ?? loadProgram());
+        const program = options.program;
+        await runInPulumiStack(program ? async () => (await program()) ?? {} : loadProgram());
         // Wait for every registration still in flight (the SDK marks this helper internal).
         await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } finally {
@@ -184,6 +197,6 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
         stack,
         profile: options.profile,
         resources: monitor.recorded,
-        outputs: presentValue(monitor.stackOutputs, showSecrets) as Record<string, unknown>,
+        outputs: presentValue(monitor.stackOutputs, showSecrets, options.maskSecret) as Record<string, unknown>,
     };
 }

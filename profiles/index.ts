@@ -1,3 +1,4 @@
 // The deployment profile: schema, loader and types.
 export { AgentPool, Profile, ProfileError, loadProfile, parseProfile } from "./load";
-export { DEFAULT_JOBS, DEFAULT_SERVICES, SINGLETON_SERVICES, profileSchema } from "./schema";
+export { DEFAULT_RELEASE, Release, imageFor, imageProblem } from "./release";
+export { DATABASES, DEFAULT_JOBS, DEFAULT_SERVICES, JobProfile, SINGLETON_SERVICES, ServiceProfile, profileSchema } from "./schema";

@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import type { z } from "zod";
+import { DEFAULT_RELEASE, Release } from "./release";
 import { POOL_KEY, ParsedProfile, profileSchema } from "./schema";
 
 /** One agent pool, from a `<name>_nodes` key. */
@@ -15,9 +16,13 @@ export interface AgentPool {
 }
 
 /** The validated profile with the stack-dependent defaults applied. */
-export interface Profile extends Omit<ParsedProfile, "environment"> {
+export interface Profile extends Omit<ParsedProfile, "environment" | "release"> {
     /** Environment name (the profile's, or the stack name). */
     environment: string;
+    /** The release deployed: the profile's, or the installer's DEFAULT_RELEASE. Always set. */
+    release: Release;
+    /** Where `release` came from: the profile, or the installer's default. */
+    releaseSource: "profile" | "installer default";
     /** True when the profile has no `environment:` key, so the stack name is the environment name. */
     environmentFromStack: boolean;
     /** Namespaces the stages create and use. */
@@ -99,6 +104,8 @@ export function parseProfile(text: string, opts: { file: string; stack: string }
     return {
         ...parsed,
         environment,
+        release: parsed.release ?? { ...DEFAULT_RELEASE },
+        releaseSource: parsed.release ? "profile" : "installer default",
         environmentFromStack: parsed.environment === undefined,
         namespaces: { core: `aura-${environment}`, system: "aura-system" },
         pools,

@@ -3,6 +3,7 @@
 // turns it into JSON Schema for editors, and the stages read its typed output.
 import { z } from "zod";
 import { cidrContains, cidrsOverlap, parseCidr } from "./cidr";
+import { imageProblem } from "./release";
 
 /** A DNS-1123 label: what Kubernetes namespaces, service names and Azure name parts accept. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -207,26 +208,67 @@ export type Resources = z.infer<typeof resourcesSchema>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
 
+/** An image reference pinned to a tag or digest (see imageProblem). */
+const imageRef = z
+    .string()
+    .min(1)
+    .superRefine((image, ctx) => {
+        const problem = imageProblem(image);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+
+/** Credentials a workload receives from the system stage's database Secrets (envFrom, prefixed). */
+export const DATABASES = ["postgresql", "mongodb"] as const;
+const databasesSchema = z
+    .array(z.enum(DATABASES, { error: "must be postgresql or mongodb" }))
+    .refine((dbs) => new Set(dbs).size === dbs.length, { error: "must not repeat a database" })
+    .default([])
+    .describe("Databases whose credentials the workload receives as POSTGRESQL_* / MONGODB_* variables (HOST, PORT, USERNAME, PASSWORD, DATABASE, URI)");
+
+const secretEnvSchema = z
+    .record(envName, z.string().regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
+    .default({})
+    .describe("Environment variables read from a Kubernetes Secret; the value names the stack config secret (aura:secrets.<name>)");
+
+const port = (what: string) => count(what).min(1, { error: "must be a port, 1-65535" }).max(65535, { error: "must be a port, 1-65535" });
+
+const readinessProbeSchema = z
+    .strictObject({
+        path: z.string().regex(/^\//, { error: "must be an HTTP path starting with /" }),
+        port: port("port").optional().describe("Default: the service's port"),
+        initial_delay_seconds: count("initial_delay_seconds").min(0).default(5),
+        period_seconds: count("period_seconds").min(1).default(10),
+    })
+    .describe("HTTP GET readiness probe: the Service sends traffic only to pods that answer 2xx/3xx");
+
 const serviceSchema = z.strictObject({
     service_replicas: count("service_replicas")
         .min(1, { error: "must be at least 1 (it is the HPA's minReplicas)" })
         .default(2)
         .describe("Replicas at rest; the HPA scales between this and max_factor times this"),
-    image: z.string().min(1).optional().describe("Container image; default <release.registry>/<name>:<release.version>"),
+    image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
+    port: port("port").default(8080).describe("Container port the Service (port 80) forwards to"),
     env: z.record(envName, z.string()).default({}).describe("Plain environment variables"),
-    secret_env: z
-        .record(envName, z.string().regex(/^[a-zA-Z0-9][-a-zA-Z0-9_.]*$/, { error: "must name a stack config secret" }))
-        .default({})
-        .describe("Environment variables read from a Kubernetes Secret; the value names the stack config secret (aura:secrets.<name>)"),
+    secret_env: secretEnvSchema,
+    databases: databasesSchema,
+    readiness_probe: readinessProbeSchema.optional(),
     resources: resourcesSchema.optional().describe("Container requests and limits; defaults from the platform's figures"),
 });
+export type ServiceProfile = z.infer<typeof serviceSchema>;
 
 const jobSchema = z.strictObject({
-    image: z.string().min(1).optional(),
+    image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
     command: z.array(z.string()).optional(),
     env: z.record(envName, z.string()).default({}),
+    secret_env: secretEnvSchema,
+    databases: databasesSchema,
+    after: z
+        .array(dnsLabel("a service name"))
+        .optional()
+        .describe("Core services that must be available before the job runs; default: every core service"),
     backoff_limit: count("backoff_limit").min(0).default(3),
 });
+export type JobProfile = z.infer<typeof jobSchema>;
 
 /** The seed's core services and replica counts, used when the profile names none. */
 export const DEFAULT_SERVICES: Record<string, number> = {
@@ -269,17 +311,30 @@ const coreSchema = z.strictObject({
         })
         .prefault({})
         .describe("Horizontal Pod Autoscaler policy shared by every core service"),
+    // prefault: the default set is parsed like a written one, so every per-service default applies.
     services: serviceMap
-        .default(() =>
-            Object.fromEntries(
-                Object.entries(DEFAULT_SERVICES).map(([name, n]) => [name, { service_replicas: n, env: {}, secret_env: {} }]),
-            ),
-        )
+        .prefault(() => Object.fromEntries(Object.entries(DEFAULT_SERVICES).map(([name, n]) => [name, { service_replicas: n }])))
         .describe("Core services by name; absent means the platform's default set"),
     jobs: z
-        .record(dnsLabel("a job name"), jobSchema)
-        .default(() => Object.fromEntries(DEFAULT_JOBS.map((name) => [name, { env: {}, backoff_limit: 3 }])))
+        // At most 54 characters: the Job object is named <job>-<8-character spec hash>.
+        .record(dnsLabel("a job name", 54), jobSchema)
+        .prefault(() => Object.fromEntries(DEFAULT_JOBS.map((name) => [name, {}])))
         .describe("Provisioning jobs by name"),
+}).superRefine((core, ctx) => {
+    // A job waits for the services it provisions: each must be one the profile deploys.
+    // Refinements may run beside other problems, so it reads the input defensively.
+    const services = core?.services ?? {};
+    for (const [job, spec] of Object.entries(core?.jobs ?? {})) {
+        (Array.isArray(spec?.after) ? spec.after : []).forEach((service, i) => {
+            if (!(service in services)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["jobs", job, "after", i],
+                    message: `names no core service (known: ${Object.keys(services).join(", ")})`,
+                });
+            }
+        });
+    }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -308,6 +363,7 @@ const releaseSchema = z.strictObject({
     version: z
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { error: "must be a release tag such as 2026.11.1" })
+        .refine((v) => v !== "latest", { error: "must be a fixed release: the tag latest moves between pulls" })
         .describe("Platform release; the image tag of every core service"),
     registry: z
         .string()

@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type { Plan, PlannedResource } from "../cli/plan";
 import { REQUIRED_FIELDS } from "../components/system/crds";
+import { plan } from "./helpers";
 
 /** The resource type a Helm v4 Chart registers as under mocks (its objects render only at deploy). */
 export const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
@@ -10,6 +11,11 @@ export const CHART_TYPE = "kubernetes:helm.sh/v4:Chart";
 /** A Kubernetes provider from a literal kubeconfig; create it inside a mocked program. */
 export function testProvider(name = "test-k8s"): k8s.Provider {
     return new k8s.Provider(name, { kubeconfig: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }) });
+}
+
+/** Runs `program` instead of the entry under the recording mocks (one stage's components, e.g. with testProvider()). */
+export function planProgram(program: () => Record<string, unknown> | void, opts: { stack?: string; showSecrets?: boolean } = {}): Promise<Plan> {
+    return plan({ profile: "(program)", stack: opts.stack ?? "dev", showSecrets: opts.showSecrets, program });
 }
 
 /** An operator's custom resource (its kind is in REQUIRED_FIELDS, checked against the CRD fields there). */

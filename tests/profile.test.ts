@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
-import { DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
+import { DEFAULT_RELEASE, DEFAULT_SERVICES, ProfileError, loadProfile, parseProfile } from "../profiles";
 import { SEED_PROFILE, aura, tempFile } from "./helpers";
 
 const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
@@ -47,7 +47,9 @@ describe("deployment profile", () => {
             DEFAULT_SERVICES,
         );
         assert.deepStrictEqual(Object.keys(p.core.jobs), ["aura-bot-makeup", "nlp-provisioning"]);
-        assert.strictEqual(p.release, undefined);
+        // Issue #8: a profile without release: runs the installer's release (profiles/release.ts).
+        assert.deepStrictEqual(p.release, DEFAULT_RELEASE);
+        assert.strictEqual(p.releaseSource, "installer default");
     });
 
     it("treats any <name>_nodes key as an agent pool", () => {

@@ -1,20 +1,79 @@
-// The core stage (Kubernetes): per platform service a Deployment, Service, HPA and
-// PodDisruptionBudget, plus the provisioning jobs. This change registers the stage itself; its
-// workloads land with the core-stage issue.
+// The core stage (Kubernetes), replacing `./aura deploy_core`: one PlatformService per core service
+// (Deployment, Service, HPA, PodDisruptionBudget; singletons without HPA; nginx behind an Azure load
+// balancer) and the provisioning jobs, which run after the services they provision.
 import * as pulumi from "@pulumi/pulumi";
-import type { Profile } from "../../profiles";
+import * as random from "@pulumi/random";
+import { Profile, SINGLETON_SERVICES, imageFor } from "../../profiles";
+import { ProvisioningJob } from "./job";
+import { PlatformService } from "./service";
+import { secretMissingError, secretUses } from "./secrets";
+import type { DatabaseSecrets } from "./workload";
+
+export { PlatformService } from "./service";
+export { ProvisioningJob } from "./job";
+export { readStackSecrets, secretUses } from "./secrets";
+
+/** The service exposed through a LoadBalancer: the platform's entry point. */
+export const ENTRY_SERVICE = "nginx";
 
 export interface CoreStageArgs {
     /** The validated deployment profile. */
     profile: Profile;
-    /** Namespace the system stage created for the core services. */
+    /** Namespace the system stage created for the core services (`aura-<environment>`). */
     namespace: pulumi.Input<string>;
+    /** The system stage's Kubernetes provider. */
+    provider: pulumi.ProviderResource;
+    /** What every workload waits for: the system stage's foundation (API gate, CNI, cloud provider, namespaces). */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** Names of the system stage's database Secrets in the core namespace. */
+    databaseSecrets: DatabaseSecrets;
+    /** Stack secrets (`aura:secrets.<name>`) by name: every one the profile's `secret_env` entries name. */
+    secrets: Record<string, pulumi.Output<string>>;
 }
 
 export class CoreStage extends pulumi.ComponentResource {
+    readonly services: Record<string, PlatformService> = {};
+    readonly jobs: Record<string, ProvisioningJob> = {};
+    /** Public address of the entry service's load balancer (undefined without nginx). */
+    readonly publicAddress: pulumi.Output<string | undefined>;
+
     constructor(name: string, args: CoreStageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:core:CoreStage", name, {}, opts);
-        void args;
-        this.registerOutputs(undefined);
+        const { profile, provider } = args;
+        const missing = secretUses(profile).filter((u) => !(u.secret in args.secrets));
+        if (missing.length) throw secretMissingError(missing, pulumi.getStack());
+
+        // Key of the HMAC that fingerprints secret values in pod annotations (kept in state, secret).
+        const checksumKey = new random.RandomPassword(`${name}-checksum-key`, { length: 32, special: false }, { parent: this }).result;
+        const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, checksumKey };
+
+        for (const [service, spec] of Object.entries(profile.core.services)) {
+            this.services[service] = new PlatformService(`${name}-${service}`, {
+                ...shared,
+                service,
+                spec,
+                image: imageFor(service, spec.image, profile.release),
+                hpa: { cpuTargetPercent: profile.core.hpa.cpu_target_percent, maxFactor: profile.core.hpa.max_factor },
+                singleton: SINGLETON_SERVICES.includes(service),
+                public: service === ENTRY_SERVICE,
+                dependsOn: args.dependsOn,
+            }, { parent: this, provider });
+        }
+
+        for (const [job, spec] of Object.entries(profile.core.jobs)) {
+            // The services it provisions must be available first (a component in dependsOn waits for
+            // all its children, so for the Deployment's rollout); by default every core service.
+            const after = (spec.after ?? Object.keys(this.services)).map((s) => this.services[s]);
+            this.jobs[job] = new ProvisioningJob(`${name}-${job}`, {
+                ...shared,
+                job,
+                spec,
+                image: imageFor(job, spec.image, profile.release),
+                dependsOn: [...args.dependsOn, ...after],
+            }, { parent: this, provider });
+        }
+
+        this.publicAddress = this.services[ENTRY_SERVICE]?.publicAddress ?? pulumi.output(undefined);
+        this.registerOutputs({ publicAddress: this.publicAddress });
     }
 }

@@ -1,0 +1,181 @@
+// `aura promote --from dev --to prod`: writes the upstream stack's release into the downstream
+// stack's profile (comments and layout kept) for a pull request, and prints what that changes.
+// Also the offline answer to the program's promotion check, for `aura plan` and `aura diff`.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ProfileError, loadProfile } from "../profiles";
+import { Release, setRelease } from "../profiles/promotion";
+import { stackConfig } from "./main";
+
+export const PROMOTE_USAGE = `Usage:
+  aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
+
+  Writes the release of stack --from into the profile of stack --to (the profiles named by
+  aura:profile in Pulumi.<stack>.yaml) and prints the diff that change makes; commit it and open a
+  pull request. The release is read from the --from stack's profile (no backend needed), or with
+  --from-deployment from its last deployment (pulumi stack output release; needs the Pulumi CLI).
+
+  --dry-run   print the diff, leave the profile as it is`;
+
+const ROOT = path.join(__dirname, "..");
+
+class PromoteError extends Error {}
+
+/**
+ * Stack outputs the mocks give other stacks in an offline plan. The upstream's deployment is not
+ * knowable without a backend, so a promoted stack is planned as if the upstream ran the stack's own
+ * release: offline plans show resources, and the check itself runs at `pulumi preview`/`up`.
+ */
+export function offlineStackOutputs(config: Record<string, string>, profileFile: string, stack: string): Record<string, Record<string, unknown>> {
+    const upstream = config["aura:promoteFrom"];
+    if (!upstream) return {};
+    let release: Release | undefined;
+    try {
+        release = loadProfile(profileFile, { stack }).release;
+    } catch {
+        release = undefined; // the plan reports the profile's problems itself
+    }
+    return { [upstream.split("/").pop() ?? upstream]: { release } };
+}
+
+interface PromoteArgs {
+    from: string;
+    to: string;
+    fromDeployment: boolean;
+    dryRun: boolean;
+}
+
+function parsePromoteArgs(args: string[]): PromoteArgs {
+    const out: Partial<PromoteArgs> = { fromDeployment: false, dryRun: false };
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        const name = arg.split("=")[0];
+        if (name === "--from" || name === "--to") {
+            const v = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
+            if (!v || v.startsWith("-")) throw new PromoteError(`${name} needs a stack name, e.g. ${name} ${name === "--from" ? "dev" : "prod"}`);
+            if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new PromoteError(`${name} ${v}: a stack name has letters, digits, '-', '_' and '.' only`);
+            out[name === "--from" ? "from" : "to"] = v;
+        } else if (arg === "--from-deployment") out.fromDeployment = true;
+        else if (arg === "--dry-run") out.dryRun = true;
+        else throw new PromoteError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`);
+    }
+    if (!out.from || !out.to) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
+    if (out.from === out.to) throw new PromoteError(`--from and --to are both ${out.from}`);
+    return out as PromoteArgs;
+}
+
+/** The profile path a stack's config names, resolved against the project root. */
+function stackProfile(stack: string, root: string): { config: Record<string, string>; file: string; relative: string } {
+    const configFile = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(configFile)) throw new ProfileError(`Pulumi.${stack}.yaml`, [`no such stack config — create the stack first (pulumi stack init ${stack}, see the README)`]);
+    const config = stackConfig(stack, root);
+    const relative = config["aura:profile"];
+    if (!relative) throw new ProfileError(`Pulumi.${stack}.yaml`, ["config.aura:profile: is required — got nothing (the stack's profile path, e.g. profiles/" + stack + ".yaml)"]);
+    return { config, file: path.resolve(root, relative), relative };
+}
+
+/** The release `stack` runs according to its last deployment (`pulumi stack output release`). */
+function deployedRelease(stack: string, root: string): Release {
+    const run = spawnSync("pulumi", ["stack", "output", "release", "--json", "--stack", stack], { cwd: root, encoding: "utf8" });
+    if (run.error) throw new PromoteError(`--from-deployment needs the Pulumi CLI (${run.error.message}); without it, leave the flag out to read the release from ${stack}'s profile`);
+    if (run.status !== 0) throw new PromoteError(`pulumi stack output release --stack ${stack} failed: ${run.stderr.trim()}`);
+    const release = JSON.parse(run.stdout || "null") as Release | null;
+    if (!release?.version) throw new PromoteError(`${stack} has no deployment with a release output yet: deploy it first (pulumi up -s ${stack})`);
+    return release;
+}
+
+export interface PromoteResult {
+    release: Release;
+    /** Where the release was read. */
+    source: string;
+    /** The downstream profile (as named in its stack config) and whether it changed. */
+    profile: string;
+    changed: boolean;
+    /** The rendered diff of the change (empty when nothing changed). */
+    diff: string;
+}
+
+/** Promotes `from`'s release into `to`'s profile; `root` is the project folder (Pulumi.<stack>.yaml). */
+export async function promote(options: PromoteArgs & { root?: string }): Promise<PromoteResult> {
+    const root = options.root ?? ROOT;
+    const { from, to } = options;
+    const target = stackProfile(to, root);
+    const configured = target.config["aura:promoteFrom"];
+    if (configured && configured.split("/").pop() !== from) {
+        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
+    }
+
+    let release: Release | undefined;
+    let source: string;
+    if (options.fromDeployment) {
+        release = deployedRelease(from, root);
+        source = `${from}'s last deployment (pulumi stack output release)`;
+    } else {
+        const upstream = stackProfile(from, root);
+        release = loadProfile(upstream.file, { stack: from }).release;
+        source = `${upstream.relative}, ${from}'s profile (what ${from} runs once it is deployed; --from-deployment reads the deployment instead)`;
+        if (!release) throw new ProfileError(upstream.relative, [`release: is required to promote ${from} — got nothing (pin version and registry)`]);
+    }
+
+    const text = fs.readFileSync(target.file, "utf8");
+    let edited: string;
+    try {
+        edited = setRelease(text, release, `The release ${to} runs; written by \`aura promote --from ${from} --to ${to}\`.`);
+    } catch (e) {
+        throw new PromoteError(`${target.relative}: ${(e as Error).message}`);
+    }
+    if (edited === text) return { release, source, profile: target.relative, changed: false, diff: "" };
+
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aura-promote-"));
+    try {
+        const promoted = path.join(tmp, path.basename(target.file));
+        fs.writeFileSync(promoted, edited);
+        const { runDiff, renderText } = await import("./diff");
+        const diff = await runDiff({
+            base: { file: target.file, label: target.relative },
+            head: { file: promoted, label: `${target.relative} (promoted)` },
+            stack: to,
+            config: target.config,
+        });
+        if (!options.dryRun) fs.writeFileSync(target.file, edited);
+        return { release, source, profile: target.relative, changed: true, diff: renderText(diff) };
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+/** `aura promote …`; returns the exit code. */
+export async function promoteCommand(args: string[]): Promise<number> {
+    let parsed: PromoteArgs;
+    try {
+        parsed = parsePromoteArgs(args);
+    } catch (e) {
+        if (!(e instanceof PromoteError)) throw e;
+        process.stderr.write(`aura: ${e.message}\n\n${PROMOTE_USAGE}\n`);
+        return 2;
+    }
+    try {
+        const r = await promote(parsed);
+        const what = `release ${r.release.version} (${r.release.registry})`;
+        process.stdout.write(`Read ${what} from ${r.source}.\n`);
+        if (!r.changed) {
+            process.stdout.write(`${r.profile} already pins ${r.release.version}: nothing to promote.\n`);
+            return 0;
+        }
+        process.stdout.write(`\n${r.diff}\n`);
+        process.stdout.write(
+            parsed.dryRun
+                ? `Dry run: ${r.profile} is unchanged.\n`
+                : `Wrote ${what} into ${r.profile}. Commit it and open a pull request; once merged, the deploy workflow runs pulumi up -s ${parsed.to} behind its reviewers.\n`,
+        );
+        return 0;
+    } catch (e) {
+        const { inputError } = await import("./diff");
+        const message = e instanceof PromoteError ? e.message : inputError(e);
+        if (message === undefined) throw e;
+        process.stderr.write(`${message}\n`);
+        return 1;
+    }
+}

@@ -1,0 +1,378 @@
+// The core stage: what `aura plan` shows for the platform services (HPA bounds, singletons, labels,
+// PDBs, placement), the provisioning jobs and their re-run rule, configuration and stack secrets,
+// images and the default release; every object checked against the Kubernetes OpenAPI schema.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Plan, PlannedResource } from "../cli/plan";
+import { CoreStage } from "../components/core";
+import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
+import { imageProblem } from "../profiles/release";
+import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
+import { k8sObjects, planProgram, testProvider, validateK8s } from "./k8s-helpers";
+
+const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
+const SECRET = "s3cr3t-Bot-Token-4f9a2c";
+
+const CORE = `${SEED}
+core:
+  services:
+    aura-bot:
+      service_replicas: 5
+      env: { LOG_LEVEL: info }
+      secret_env: { BOT_TOKEN: bot-token }
+      databases: [mongodb]
+      readiness_probe: { path: /healthz }
+    web-sdk: { service_replicas: 1 }
+    nginx: { service_replicas: 2 }
+    api-gw: { service_replicas: 2, image: "registry.example.com/api-gw:1.2.3", databases: [postgresql, mongodb] }
+    insights-loader: { service_replicas: 1 }
+  jobs:
+    aura-bot-makeup: { after: [aura-bot], secret_env: { BOT_TOKEN: bot-token } }
+    nlp-provisioning: {}
+`;
+const SERVICES = ["aura-bot", "web-sdk", "nginx", "api-gw", "insights-loader"];
+
+const kinds = {
+    deployment: "kubernetes:apps/v1:Deployment",
+    service: "kubernetes:core/v1:Service",
+    hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+    job: "kubernetes:batch/v1:Job",
+    configMap: "kubernetes:core/v1:ConfigMap",
+    secret: "kubernetes:core/v1:Secret",
+};
+
+/** The object of `kind` whose Kubernetes name is `name`. */
+function object(p: Plan, kind: string, name: string): PlannedResource {
+    const found = byType(p, kind).filter((r) => (r.inputs.metadata as { name?: string }).name === name);
+    assert.strictEqual(found.length, 1, `one ${kind} named ${name}`);
+    return found[0];
+}
+const spec = (r: PlannedResource) => r.inputs.spec as any;
+const container = (r: PlannedResource) => spec(r).template.spec.containers[0];
+
+/** Plans the core stage alone for a profile, with a literal provider. */
+function planCore(profileText: string, secrets: Record<string, string>, showSecrets = false): Promise<Plan> {
+    const profile = parseProfile(profileText, { file: "core.yaml", stack: "dev" });
+    return planProgram(() => {
+        const core = new CoreStage("aura-dev", {
+            profile,
+            namespace: profile.namespaces.core,
+            provider: testProvider(),
+            dependsOn: [],
+            databaseSecrets: { postgresql: "aura-postgresql", mongodb: "aura-mongodb" },
+            secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
+        });
+        return { publicAddress: core.publicAddress };
+    }, { showSecrets });
+}
+
+describe("core stage", () => {
+    let file: string;
+    let full: Plan;
+    before(async () => {
+        file = tempFile("core.yaml", CORE);
+        full = await plan({ profile: file, stack: "dev", config: { "aura:secrets.bot-token": SECRET } });
+    });
+
+    describe("aura plan of a profile with aura-bot 5, web-sdk 1", () => {
+        it("shows HPAs aura-bot 5..15 and web-sdk 1..3 at 80% CPU (max = 3 x service_replicas)", () => {
+            const bounds = (name: string) => {
+                const s = spec(object(full, kinds.hpa, name));
+                assert.deepStrictEqual(s.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name });
+                assert.deepStrictEqual(s.metrics, [
+                    { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } },
+                ]);
+                return [s.minReplicas, s.maxReplicas];
+            };
+            assert.deepStrictEqual(bounds("aura-bot"), [5, 15]);
+            assert.deepStrictEqual(bounds("web-sdk"), [1, 3]);
+            assert.deepStrictEqual(bounds("nginx"), [2, 6]);
+            assert.deepStrictEqual(byType(full, kinds.hpa).map((h) => (h.inputs.metadata as any).name).sort(), ["api-gw", "aura-bot", "nginx", "web-sdk"]);
+        });
+
+        it("runs insights-loader as one replica, strategy Recreate, no HPA, and a PDB that allows its eviction", () => {
+            const d = object(full, kinds.deployment, "insights-loader");
+            assert.strictEqual(spec(d).replicas, 1);
+            assert.deepStrictEqual(spec(d).strategy, { type: "Recreate" });
+            assert.ok(!byType(full, kinds.hpa).some((h) => spec(h).scaleTargetRef.name === "insights-loader"));
+            assert.strictEqual(spec(object(full, kinds.pdb, "insights-loader")).maxUnavailable, 1);
+            assert.strictEqual(spec(object(full, kinds.pdb, "insights-loader")).minAvailable, undefined);
+        });
+
+        it("never sets replicas on a Deployment an HPA owns (server-side apply then leaves the HPA's count alone)", () => {
+            const owned = byType(full, kinds.hpa).map((h) => spec(h).scaleTargetRef.name as string);
+            assert.strictEqual(owned.length, 4);
+            for (const name of owned) {
+                const s = spec(object(full, kinds.deployment, name));
+                // Absent, not 0 or null: SSA would take ownership of any value sent, even a null.
+                assert.ok(!("replicas" in s), `${name}: Deployment sets replicas = ${JSON.stringify(s.replicas)}`);
+            }
+            // Every Deployment either has an HPA or is a singleton with replicas 1.
+            for (const d of byType(full, kinds.deployment)) {
+                const name = (d.inputs.metadata as any).name;
+                assert.ok(owned.includes(name) !== ("replicas" in spec(d)), `${name}: exactly one of HPA and replicas`);
+            }
+        });
+
+        it("labels every object and pod app=<name>, and selects pods by it", () => {
+            for (const name of SERVICES) {
+                for (const kind of [kinds.deployment, kinds.service, kinds.pdb]) {
+                    assert.strictEqual((object(full, kind, name).inputs.metadata as any).labels.app, name, `${kind} ${name}`);
+                }
+                const d = object(full, kinds.deployment, name);
+                assert.strictEqual(spec(d).template.metadata.labels.app, name);
+                assert.deepStrictEqual(spec(d).selector, { matchLabels: { app: name } });
+                assert.deepStrictEqual(spec(object(full, kinds.service, name)).selector, { app: name });
+                assert.deepStrictEqual(spec(object(full, kinds.pdb, name)).selector, { matchLabels: { app: name } });
+            }
+        });
+
+        it("gives every service a PDB with maxUnavailable 1 (a one-replica service stays drainable)", () => {
+            assert.deepStrictEqual(byType(full, kinds.pdb).map((p) => (p.inputs.metadata as any).name).sort(), [...SERVICES].sort());
+            for (const p of byType(full, kinds.pdb)) {
+                assert.strictEqual(spec(p).maxUnavailable, 1);
+                assert.strictEqual(spec(p).unhealthyPodEvictionPolicy, "AlwaysAllow");
+            }
+        });
+
+        it("shows the jobs, each after the services it provisions", () => {
+            const jobs = byType(full, kinds.job);
+            assert.deepStrictEqual(jobs.map((j) => j.name).sort(), ["aura-dev-aura-bot-makeup", "aura-dev-nlp-provisioning"]);
+            const deploymentUrn = (name: string) => object(full, kinds.deployment, name).urn;
+            const makeup = one(full, kinds.job, "aura-dev-aura-bot-makeup");
+            assert.ok(makeup.options.dependsOn?.includes(deploymentUrn("aura-bot")), "aura-bot-makeup waits for aura-bot");
+            assert.ok(!makeup.options.dependsOn?.includes(deploymentUrn("web-sdk")), "and only for it");
+            const nlp = one(full, kinds.job, "aura-dev-nlp-provisioning");
+            for (const name of SERVICES) assert.ok(nlp.options.dependsOn?.includes(deploymentUrn(name)), `nlp-provisioning (no after:) waits for ${name}`);
+        });
+    });
+
+    describe("placement, resources, rollout", () => {
+        it("registers every core object with the system stage's provider, after its API gate and namespaces", () => {
+            const core = full.resources.filter((r) => r.custom && r.urn.includes("aura:core:") && r.type.startsWith("kubernetes:"));
+            assert.ok(core.length >= 20);
+            const gate = full.resources.find((r) => r.type === "pulumi-nodejs:dynamic:ApiGate")!;
+            const ns = full.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as any).name === "aura-dev")!;
+            const provider = full.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+            for (const r of core) {
+                assert.ok(r.options.dependsOn?.includes(gate.urn), `${r.type} ${r.name} waits for the API gate`);
+                assert.ok(r.options.dependsOn?.includes(ns.urn), `${r.type} ${r.name} waits for its namespace`);
+                assert.ok(r.options.provider?.startsWith(provider.urn), `${r.type} ${r.name} uses the system stage's provider`);
+                assert.strictEqual((r.inputs.metadata as any).namespace, "aura-dev");
+            }
+        });
+
+        it("puts every pod on the common pool, spread over zones and nodes, with RollingUpdate maxUnavailable 0", () => {
+            for (const d of byType(full, kinds.deployment)) {
+                const pod = spec(d).template.spec;
+                assert.deepStrictEqual(pod.nodeSelector, { agentpool: "common" });
+                assert.deepStrictEqual(pod.topologySpreadConstraints.map((c: any) => c.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+                for (const c of pod.topologySpreadConstraints) assert.deepStrictEqual(c.labelSelector, spec(d).selector);
+                if (spec(d).strategy.type === "RollingUpdate") assert.strictEqual(spec(d).strategy.rollingUpdate.maxUnavailable, 0);
+            }
+            for (const j of byType(full, kinds.job)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
+        });
+
+        it("uses the seed's requests and limits, nginx's own, and gives every container a CPU request", () => {
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "aura-bot")).resources, {
+                requests: { cpu: "100m", memory: "256Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+            });
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "nginx")).resources, {
+                requests: { cpu: "600m", memory: "768Mi" },
+                limits: { cpu: "2", memory: "1Gi" },
+            });
+            for (const r of [...byType(full, kinds.deployment), ...byType(full, kinds.job)]) {
+                assert.ok(container(r).resources.requests.cpu, `${r.name}: CPU request (the HPA's denominator)`);
+            }
+        });
+
+        it("waits up to 20 minutes per Deployment (cold cluster), and the waiting resource names the service", () => {
+            for (const name of SERVICES) {
+                const d = object(full, kinds.deployment, name);
+                assert.deepStrictEqual(d.options.customTimeouts, { create: "20m", update: "20m" });
+                assert.ok(d.name.endsWith(`-${name}`), `${d.name} names ${name}`);
+            }
+        });
+
+        it("adds a readiness probe where the profile gives one", () => {
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "aura-bot")).readinessProbe, {
+                httpGet: { path: "/healthz", port: "http" },
+                initialDelaySeconds: 5,
+                periodSeconds: 10,
+            });
+            assert.strictEqual(container(object(full, kinds.deployment, "web-sdk")).readinessProbe, undefined);
+        });
+
+        it("exposes nginx through a LoadBalancer Service and publishes its address; the rest stay ClusterIP", () => {
+            for (const s of byType(full, kinds.service)) {
+                const name = (s.inputs.metadata as any).name;
+                assert.strictEqual(spec(s).type, name === "nginx" ? "LoadBalancer" : "ClusterIP", name);
+                assert.deepStrictEqual(spec(s).ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+            }
+            assert.strictEqual(full.outputs.publicAddress, "203.0.113.20");
+        });
+    });
+
+    describe("images and release", () => {
+        it("defaults images to <registry>/<name>:<version> of the release, and uses the profile's image", () => {
+            assert.strictEqual(container(object(full, kinds.deployment, "aura-bot")).image, `${DEFAULT_RELEASE.registry}/aura-bot:${DEFAULT_RELEASE.version}`);
+            assert.strictEqual(container(object(full, kinds.deployment, "api-gw")).image, "registry.example.com/api-gw:1.2.3");
+            assert.strictEqual(container(one(full, kinds.job, "aura-dev-nlp-provisioning")).image, `${DEFAULT_RELEASE.registry}/nlp-provisioning:${DEFAULT_RELEASE.version}`);
+            assert.strictEqual(full.outputs.release, DEFAULT_RELEASE.version);
+        });
+
+        it("gives a profile without release the installer's release, and a pinned one its own", () => {
+            const bare = parseProfile(SEED, { file: "seed.yaml", stack: "dev" });
+            assert.deepStrictEqual(bare.release, DEFAULT_RELEASE);
+            assert.strictEqual(bare.releaseSource, "installer default");
+            const pinned = parseProfile(`${SEED}release: { version: "2027.1.0", registry: "example.azurecr.io" }\n`, { file: "p.yaml", stack: "dev" });
+            assert.deepStrictEqual(pinned.release, { version: "2027.1.0", registry: "example.azurecr.io" });
+            assert.strictEqual(pinned.releaseSource, "profile");
+        });
+
+        it("aura validate prints the release", () => {
+            const out = spawnSync("node", [path.join(ROOT, "bin", "aura.js"), "validate", SEED_PROFILE, "--stack", "dev"], { cwd: ROOT, encoding: "utf8" });
+            assert.strictEqual(out.status, 0, out.stderr);
+            assert.match(out.stdout, new RegExp(`release ${DEFAULT_RELEASE.version.replace(/\./g, "\\.")} from ${DEFAULT_RELEASE.registry.replace(/\./g, "\\.")} \\(the installer's default\\)`));
+        });
+
+        it("refuses an image tagged latest or untagged, and a release called latest, with clear messages", () => {
+            const bad = `${SEED}core:\n  services:\n    a: { image: "example.io/a" }\n    b: { image: "example.io:5000/team/b:latest" }\n  jobs:\n    j: { image: "j" }\nrelease: { version: latest, registry: example.io }\n`;
+            assert.throws(() => parseProfile(bad, { file: "bad.yaml", stack: "dev" }), (e: ProfileError) => {
+                assert.match(e.message, /core\.services\.a\.image: has no tag, so it would run whatever :latest is at pull time .* — got "example\.io\/a"/);
+                assert.match(e.message, /core\.services\.b\.image: uses the tag latest, which moves between pulls .* — got "example\.io:5000\/team\/b:latest"/);
+                assert.match(e.message, /core\.jobs\.j\.image: has no tag/);
+                assert.match(e.message, /release\.version: must be a fixed release: the tag latest moves between pulls — got "latest"/);
+                return true;
+            });
+            assert.strictEqual(imageProblem("example.io:5000/b:1.0"), undefined, "a registry port is not a tag problem");
+            assert.strictEqual(imageProblem(`example.io/b@sha256:${"a".repeat(64)}`), undefined, "a digest pins");
+        });
+    });
+
+    describe("configuration and stack secrets", () => {
+        it("puts env in a ConfigMap, secret_env in a Secret and database credentials in prefixed envFrom", () => {
+            const cm = object(full, kinds.configMap, "aura-bot-env");
+            assert.deepStrictEqual(cm.inputs.data, { LOG_LEVEL: "info" });
+            const secret = object(full, kinds.secret, "aura-bot-secret-env");
+            assert.strictEqual(secret.inputs.stringData, "[secret]");
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "aura-bot")).envFrom, [
+                { configMapRef: { name: "aura-bot-env" } },
+                { secretRef: { name: "aura-bot-secret-env" } },
+                { secretRef: { name: "aura-mongodb" }, prefix: "MONGODB_" },
+            ]);
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "api-gw")).envFrom, [
+                { secretRef: { name: "aura-postgresql" }, prefix: "POSTGRESQL_" },
+                { secretRef: { name: "aura-mongodb" }, prefix: "MONGODB_" },
+            ]);
+            assert.strictEqual(container(object(full, kinds.deployment, "web-sdk")).envFrom, undefined);
+        });
+
+        it("never shows a stack secret in plain text in the plan", () => {
+            const json = JSON.stringify(full);
+            for (const form of [SECRET, Buffer.from(SECRET).toString("base64"), JSON.stringify(SECRET).slice(1, -1)]) {
+                assert.ok(!json.includes(form), `the stack secret appears in the plan as ${form}`);
+            }
+            // The run did read it: the Secret carries it (shown only with --show-secrets).
+            assert.strictEqual(object(full, kinds.secret, "aura-bot-secret-env").inputs.stringData, "[secret]");
+        });
+
+        it("rolls the pods when env or a secret value changes (checksum annotations), and the checksum reveals nothing", async () => {
+            const annotations = (p: Plan) => spec(object(p, kinds.deployment, "aura-bot")).template.metadata.annotations;
+            const base = await planCore(CORE, { "bot-token": SECRET });
+            const rotated = await planCore(CORE, { "bot-token": `${SECRET}-rotated` });
+            const reconfigured = await planCore(CORE.replace("LOG_LEVEL: info", "LOG_LEVEL: debug"), { "bot-token": SECRET });
+            const again = await planCore(CORE, { "bot-token": SECRET });
+            assert.match(annotations(base)["checksum/config"], /^[0-9a-f]{64}$/);
+            assert.match(annotations(base)["checksum/secret"], /^[0-9a-f]{64}$/);
+            assert.deepStrictEqual(annotations(again), annotations(base), "same inputs, same annotations: no rollout");
+            assert.notStrictEqual(annotations(rotated)["checksum/secret"], annotations(base)["checksum/secret"]);
+            assert.strictEqual(annotations(rotated)["checksum/config"], annotations(base)["checksum/config"]);
+            assert.notStrictEqual(annotations(reconfigured)["checksum/config"], annotations(base)["checksum/config"]);
+            // An HMAC under a secret key, not a bare hash someone could test guesses against.
+            const crypto = await import("crypto");
+            const bare = crypto.createHash("sha256").update(SECRET).digest("hex");
+            assert.ok(!JSON.stringify(base).includes(bare));
+        });
+
+        it("refuses a missing stack secret naming the service, the variable and the exact command", async () => {
+            await assert.rejects(plan({ profile: file, stack: "dev" }), (e: Error) => {
+                assert.match(
+                    e.message,
+                    /core\.services\.aura-bot\.secret_env\.BOT_TOKEN: stack secret aura:secrets\.bot-token is not set \(variable BOT_TOKEN of service aura-bot\) — set it with: pulumi config set --secret aura:secrets\.bot-token <value> -s dev/,
+                );
+                return true;
+            });
+        });
+
+        it("reports a missing stack secret from aura plan with exit 1 and no stack trace", function () {
+            this.timeout(120_000);
+            const out = spawnSync("node", [path.join(ROOT, "bin", "aura.js"), "plan", file, "--stack", "dev"], { cwd: ROOT, encoding: "utf8" });
+            assert.strictEqual(out.status, 1, out.stderr);
+            assert.match(out.stderr, /pulumi config set --secret aura:secrets\.bot-token <value> -s dev/);
+            assert.doesNotMatch(out.stderr, /\n\s+at .+:\d+:\d+/);
+        });
+    });
+
+    describe("provisioning jobs", () => {
+        it("name each Job <job>-<hash of its inputs>, wait up to 30 minutes, and re-run a failed one on the next up", () => {
+            for (const j of byType(full, kinds.job)) {
+                const meta = j.inputs.metadata as any;
+                assert.match(meta.name, /^(aura-bot-makeup|nlp-provisioning)-[0-9a-f]{8}$/);
+                assert.strictEqual(meta.annotations["pulumi.com/replaceUnready"], "true");
+                assert.strictEqual(spec(j).template.spec.restartPolicy, "Never");
+                assert.strictEqual(spec(j).backoffLimit, 3);
+                assert.ok(!("ttlSecondsAfterFinished" in spec(j)), "a Job the cluster deletes would run again after a refresh");
+                assert.deepStrictEqual(j.options.customTimeouts, { create: "30m", update: "30m" });
+            }
+        });
+
+        it("keep the Job name (no re-run) for the same inputs, and change it when the image, env or a secret changes", async () => {
+            const names = async (text: string, secret = SECRET) => {
+                const p = await planCore(text, { "bot-token": secret });
+                return Object.fromEntries(byType(p, kinds.job).map((j) => [j.name, (j.inputs.metadata as any).name as string]));
+            };
+            const base = await names(CORE);
+            assert.deepStrictEqual(await names(CORE), base);
+            const image = await names(CORE.replace("nlp-provisioning: {}", 'nlp-provisioning: { image: "example.io/nlp-provisioning:2" }'));
+            assert.notStrictEqual(image["aura-dev-nlp-provisioning"], base["aura-dev-nlp-provisioning"]);
+            assert.strictEqual(image["aura-dev-aura-bot-makeup"], base["aura-dev-aura-bot-makeup"]);
+            const env = await names(CORE.replace("nlp-provisioning: {}", "nlp-provisioning: { env: { MODE: full } }"));
+            assert.notStrictEqual(env["aura-dev-nlp-provisioning"], base["aura-dev-nlp-provisioning"]);
+            const rotated = await names(CORE, `${SECRET}-2`);
+            assert.notStrictEqual(rotated["aura-dev-aura-bot-makeup"], base["aura-dev-aura-bot-makeup"]);
+            const release = await names(`${CORE}release: { version: "2027.1.0", registry: "auraplatform.azurecr.io" }\n`);
+            assert.notStrictEqual(release["aura-dev-aura-bot-makeup"], base["aura-dev-aura-bot-makeup"], "a new release re-runs the jobs");
+        });
+
+        it("refuses after: naming a service the profile does not deploy", () => {
+            const bad = `${SEED}core:\n  services:\n    aura-bot: {}\n  jobs:\n    aura-bot-makeup: { after: [aura-bots] }\n`;
+            assert.throws(() => parseProfile(bad, { file: "bad.yaml", stack: "dev" }), /core\.jobs\.aura-bot-makeup\.after\[0\]: names no core service \(known: aura-bot\) — got "aura-bots"/);
+        });
+    });
+
+    describe("Kubernetes OpenAPI schema (kubernetes-models)", () => {
+        it("validates every object the core stage builds", async () => {
+            const shown = await planCore(CORE, { "bot-token": SECRET }, true);
+            const objects = k8sObjects(shown);
+            const types = new Set(objects.map((r) => r.type));
+            for (const kind of Object.values(kinds)) assert.ok(types.has(kind), `the plan has a ${kind}`);
+            for (const r of objects) await validateK8s(r);
+            // The default profile's objects too.
+            const defaults = await planCore(SEED, {}, true);
+            assert.ok(k8sObjects(defaults).length >= 30);
+            for (const r of k8sObjects(defaults)) await validateK8s(r);
+        });
+
+        it("the validator rejects a wrong object (the check can fail)", async () => {
+            const d = object(full, kinds.deployment, "web-sdk");
+            const broken = { ...d, inputs: { ...d.inputs, spec: { ...spec(d), replicas: "three" } } };
+            await assert.rejects(validateK8s(broken), /Deployment .*web-sdk.* does not validate: .*replicas/);
+        });
+    });
+});

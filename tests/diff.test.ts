@@ -1,0 +1,194 @@
+// `aura diff`: two plans compared resource by resource — exactly the changes a profile edit makes,
+// deletions and other dangerous changes first, secrets compared but never shown; the --ref form.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PlanDiff, diffPlans, formatPath, renderMarkdown, renderText, runDiff, valueChanges } from "../cli/diff";
+import { Plan } from "../cli/plan";
+import { ROOT, tempFile } from "./helpers";
+
+const DEV = fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8");
+
+/** `text` with `from` replaced by `to` exactly once (the fixture must still contain what we edit). */
+function edit(text: string, from: RegExp, to: string): string {
+    assert.strictEqual((text.match(new RegExp(from.source, "g")) ?? []).length, 1, `the profile has one ${from}`);
+    return text.replace(from, to);
+}
+
+/** Profile text in a fresh folder, named dev.yaml so the stack and environment stay dev. */
+const devProfile = (text: string) => tempFile("dev.yaml", text);
+
+const SCALE_SET = "azure-native:compute:VirtualMachineScaleSet";
+
+describe("aura diff", function () {
+    // Each case plans two profiles.
+    this.timeout(180_000);
+    describe("one pool's max_size and one service's service_replicas", () => {
+        let d: PlanDiff;
+        before(async () => {
+            const head = edit(edit(DEV, /(common_nodes:\n\s+min_size: 2\n\s+)max_size: 8/, "$1max_size: 17"), /nlp: \{ service_replicas: 2 \}/, "nlp: { service_replicas: 7 }");
+            d = await runDiff({ base: { file: devProfile(DEV) }, head: { file: devProfile(head) }, stack: "dev" });
+        });
+
+        it("lists exactly those two profile changes", () => {
+            assert.deepStrictEqual(d.profile, [
+                { path: "infrastructure.compute.common_nodes.max_size", kind: "changed", old: 8, new: 17 },
+                { path: "core.services.nlp.service_replicas", kind: "changed", old: 2, new: 7 },
+            ]);
+        });
+
+        it("adds and deletes nothing", () => {
+            assert.deepStrictEqual(d.resources.filter((r) => r.kind !== "changed").map((r) => `${r.kind} ${r.type} ${r.name}`), []);
+        });
+
+        it("changes the pool's scale set bounds and nothing of the other pools or services", () => {
+            const common = d.resources.find((r) => r.type === SCALE_SET && r.name === "aura-dev-common");
+            assert.ok(common, "the common pool's scale set changes");
+            assert.deepStrictEqual(common.changes.filter((c) => !c.ignored).map((c) => [c.path, c.old, c.new]), [["tags.max", "8", "17"]]);
+            assert.deepStrictEqual(common.danger, []);
+            // What the two edits touch is named after the pool or the service (or feeds the autoscaler).
+            const others = ["database", "management", "api-gw", "aura-bot", "web-sdk", "user-helper", "insights-loader"];
+            for (const r of d.resources) {
+                for (const other of others) assert.ok(!r.name.includes(other), `${r.type} ${r.name} is not touched by the edit`);
+            }
+            // Every changed value carries one of the new figures (17, or 7 and its HPA maximum 21).
+            for (const r of d.resources) {
+                for (const c of r.changes.filter((x) => !x.ignored)) {
+                    assert.match(JSON.stringify(c.new), /\b(17|7|21)\b/, `${r.name} ${c.path}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
+                }
+            }
+            // The HPA, once the core stage builds it, follows service_replicas: min 7, max 3 × 7.
+            const hpa = d.resources.find((r) => r.type.includes("HorizontalPodAutoscaler") && r.name.includes("nlp"));
+            if (hpa) {
+                const values = Object.fromEntries(hpa.changes.map((c) => [c.path, c.new]));
+                assert.strictEqual(values["spec.minReplicas"], 7);
+                assert.strictEqual(values["spec.maxReplicas"], 21);
+            }
+            assert.deepStrictEqual(d.outputs.map((c) => [c.path, c.old, c.new]), [["pools.common.maxSize", 8, 17]]);
+        });
+
+        it("renders the changes as text and Markdown", () => {
+            const text = renderText(d);
+            assert.match(text, /~ infrastructure\.compute\.common_nodes\.max_size: 8 → 17/);
+            assert.match(text, /~ core\.services\.nlp\.service_replicas: 2 → 7/);
+            assert.match(text, /~ azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common\n {6}~ tags\.max: "8" → "17"/);
+            const md = renderMarkdown(d);
+            assert.match(md, /^### Stack `dev`: 0 to add, 0 to delete, \d+ to change/);
+            assert.doesNotMatch(md, /CAUTION/);
+            assert.match(md, /```diff\n[\s\S]*tags\.max: "8" → "17"[\s\S]*\n```/);
+        });
+    });
+
+    describe("a renamed pool and a new Kubernetes version", () => {
+        let d: PlanDiff;
+        before(async () => {
+            const pool = (name: string) => `    ${name}_nodes:\n      min_size: 0\n      max_size: 4\n      type: "Standard_DS2_v2"\n\nkubernetes:`;
+            const base = edit(DEV, /\nkubernetes:/, `\n${pool("batch")}`);
+            const head = edit(edit(base, /batch_nodes/, "jobs_nodes"), /version: "1\.33\.5"/, 'version: "1.33.6"');
+            d = await runDiff({ base: { file: devProfile(base) }, head: { file: devProfile(head) }, stack: "dev" });
+        });
+
+        it("shows the rename first, as the deletion of a scale set", () => {
+            const first = d.resources[0];
+            assert.deepStrictEqual([first.kind, first.type, first.name], ["removed", SCALE_SET, "aura-dev-batch"]);
+            assert.match(first.danger.join(), /deletes a scale set/);
+            assert.ok(d.resources.some((r) => r.kind === "added" && r.type === SCALE_SET && r.name === "aura-dev-jobs"));
+            const text = renderText(d).split("\n");
+            const firstResource = text.findIndex((l) => /^[-+~] /.test(l));
+            assert.match(text[firstResource], /^- azure-native:compute:VirtualMachineScaleSet {2}aura-dev-batch {3}!! deletes a scale set/);
+            assert.match(renderMarkdown(d), /> \[!CAUTION\]\n> Review these before merging:\n> - \*\*delete\*\* `azure-native:compute:VirtualMachineScaleSet` `aura-dev-batch`/);
+        });
+
+        it("lists dangerous changes before ordinary ones", () => {
+            const dangerous = d.resources.map((r) => r.danger.length > 0);
+            assert.ok(dangerous.indexOf(false) === -1 || dangerous.lastIndexOf(true) < dangerous.indexOf(false), "no dangerous line after an ordinary one");
+        });
+
+        it("sees a changed secret without showing it", () => {
+            const common = d.resources.find((r) => r.name === "aura-dev-common");
+            const customData = common?.changes.find((c) => c.path === "virtualMachineProfile.osProfile.customData");
+            assert.deepStrictEqual(customData, { path: "virtualMachineProfile.osProfile.customData", kind: "changed", old: "[secret]", new: "[secret]", secret: true });
+            for (const out of [JSON.stringify(d), renderText(d), renderMarkdown(d)]) {
+                assert.doesNotMatch(out, /\[secret:/, "no fingerprint leaves the process");
+                assert.doesNotMatch(out, /PRIVATE KEY|BEGIN CERTIFICATE/);
+            }
+            assert.match(renderText(d), /customData: \[secret\] → \[secret\] \(changed\)/);
+        });
+    });
+
+    describe("diffPlans", () => {
+        const resource = (name: string, inputs: Record<string, unknown>, options: Plan["resources"][0]["options"] = {}) => ({
+            urn: `urn:pulumi:dev::aura-platform::aura:infra:InfraStage$aura:infra:MetadataStore$azure-native:storage:BlobContainer::${name}`,
+            type: "azure-native:storage:BlobContainer",
+            name,
+            parent: null,
+            custom: true,
+            inputs,
+            options,
+        });
+        const planOf = (...resources: Plan["resources"]): Plan => ({ stack: "dev", profile: "p", resources, outputs: {} });
+
+        it("flags a protected resource and the metadata store, and keeps a resource carried by an alias", () => {
+            const base = planOf(resource("meta", { publicAccess: "None" }, { protect: true }));
+            const head = planOf(resource("meta", { publicAccess: "Blob" }, { protect: true }));
+            const [changed] = diffPlans(base, head).resources;
+            assert.deepStrictEqual(changed.danger, ["protected", "metadata store (PKI, root kubeconfig)"]);
+            const renamed = { ...resource("meta2", { publicAccess: "None" }), options: { aliases: [base.resources[0].urn] } };
+            const moved = diffPlans(base, planOf(renamed)).resources;
+            assert.deepStrictEqual(moved.map((r) => [r.kind, r.renamedFrom]), [["changed", base.resources[0].urn]]);
+        });
+
+        it("formats paths and uses a structural diff", () => {
+            assert.strictEqual(formatPath(["tags", "cluster-autoscaler-max", "args", 2]), 'tags["cluster-autoscaler-max"].args[2]');
+            assert.deepStrictEqual(valueChanges({ a: [1, 2] }, { a: [1, 3], b: true }), [
+                { path: "a[1]", kind: "changed", old: 2, new: 3 },
+                { path: "b", kind: "added", new: true },
+            ]);
+        });
+    });
+
+    describe("the command", () => {
+        const aura = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [path.join(ROOT, "bin", "aura.js"), ...args], { cwd, encoding: "utf8" });
+
+        it("compares a profile at a git ref with the working tree, and removes its temporary copy", () => {
+            const repo = fs.mkdtempSync(path.join(os.tmpdir(), "aura-diff-repo-"));
+            const git = (...args: string[]) => assert.strictEqual(spawnSync("git", ["-C", repo, ...args], { encoding: "utf8" }).status, 0, `git ${args.join(" ")}`);
+            git("init", "-q");
+            fs.mkdirSync(path.join(repo, "profiles"));
+            const file = path.join(repo, "profiles", "dev.yaml");
+            fs.writeFileSync(file, DEV);
+            git("add", ".");
+            git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base");
+            fs.writeFileSync(file, edit(DEV, /(management_nodes:\n\s+min_size: 3\n\s+)max_size: 6/, "$1max_size: 9"));
+            const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("aura-diff-") && !f.startsWith("aura-diff-repo-")).sort();
+
+            const run = aura(["diff", "--ref", "HEAD", "profiles/dev.yaml", "--json"], repo);
+            assert.strictEqual(run.status, 0, run.stderr);
+            const d = JSON.parse(run.stdout) as PlanDiff;
+            assert.strictEqual(d.base, "HEAD:profiles/dev.yaml");
+            assert.deepStrictEqual(d.profile, [{ path: "infrastructure.compute.management_nodes.max_size", kind: "changed", old: 6, new: 9 }]);
+            assert.ok(d.resources.some((r) => r.name === "aura-dev-management" && r.changes.some((c) => c.path === "tags.max" && c.new === "9")));
+            const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("aura-diff-") && !f.startsWith("aura-diff-repo-")).sort();
+            assert.deepStrictEqual(after, before, "the temporary copy is removed");
+
+            const badRef = aura(["diff", "--ref", "no-such-ref", "profiles/dev.yaml"], repo);
+            assert.strictEqual(badRef.status, 2);
+            assert.match(badRef.stderr, /--ref no-such-ref: not a commit/);
+            fs.rmSync(repo, { recursive: true, force: true });
+        });
+
+        it("refuses bad usage with exit 2 and a profile error with exit 1, without a stack trace", () => {
+            const usage = aura(["diff", "profiles/dev.yaml"]);
+            assert.strictEqual(usage.status, 2);
+            assert.match(usage.stderr, /aura diff takes two profile paths/);
+            const both = aura(["diff", "a.yaml", "b.yaml", "--json", "--markdown"]);
+            assert.strictEqual(both.status, 2);
+            const bad = aura(["diff", "profiles/dev.yaml", "tests/fixtures/bad.yaml", "--stack", "dev"]);
+            assert.strictEqual(bad.status, 1, bad.stderr);
+            assert.match(bad.stderr, /^tests\/fixtures\/bad\.yaml: /);
+            assert.doesNotMatch(bad.stderr, /\n\s+at /);
+        });
+    });
+});

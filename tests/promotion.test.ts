@@ -1,0 +1,110 @@
+// Promotion: prod plans only with the release its upstream (dev) runs, read by StackReference from
+// dev's last deployment; `aura promote` writes dev's release into prod's profile, comments kept.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { promote } from "../cli/promote";
+import { setRelease } from "../profiles/promotion";
+import { ROOT, plan } from "./helpers";
+
+const PROD = path.join(ROOT, "profiles", "prod.yaml");
+const PROD_RELEASE = { version: "2026.11.1", registry: "auraplatform.azurecr.io" };
+const PROMOTED = { "aura:promoteFrom": "dev" };
+
+describe("promotion", () => {
+    it("is configured in prod's stack config, not in code", () => {
+        const config = (yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+        assert.strictEqual(config["aura:promoteFrom"], "dev");
+        assert.doesNotMatch(fs.readFileSync(path.join(ROOT, "index.ts"), "utf8"), /["'`]dev["'`]/);
+    });
+
+    it("plans prod when dev runs the same release, and publishes the release", async () => {
+        const p = await plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: PROD_RELEASE } } });
+        assert.deepStrictEqual(p.outputs.release, PROD_RELEASE);
+        const ref = p.resources.length; // the whole program ran
+        assert.ok(ref > 20, `${ref} resources`);
+    });
+
+    it("refuses a release dev does not run, naming both versions and the fix", async () => {
+        await assert.rejects(
+            plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: { version: "2026.10.4", registry: "auraplatform.azurecr.io" } } } }),
+            (e: Error) => {
+                assert.match(e.message, /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.10\.4/);
+                assert.match(e.message, /npx aura promote --from dev --to prod/);
+                return true;
+            },
+        );
+    });
+
+    it("fails clearly when dev has no deployment yet", async () => {
+        await assert.rejects(plan({ profile: PROD, stack: "prod", config: PROMOTED }), (e: Error) => {
+            assert.match(e.message, /prod promotes from dev \(aura:promoteFrom\), but dev has no deployment with a release yet/);
+            assert.match(e.message, /pulumi up -s dev/);
+            return true;
+        });
+    });
+
+    it("reads the upstream's outputs, not the stack's own previous ones", async () => {
+        // prod's own last deployment has a release; dev has none: still refused.
+        await assert.rejects(plan({ profile: PROD, stack: "prod", config: PROMOTED, previousOutputs: { masterCount: 5, release: PROD_RELEASE } }), /dev has no deployment/);
+    });
+
+    describe("setRelease (the profile edit)", () => {
+        const release = { version: "2026.12.0", registry: "auraplatform.azurecr.io" };
+
+        it("edits an existing block in place, keeping comments, quotes and everything else", () => {
+            const text = fs.readFileSync(PROD, "utf8");
+            const edited = setRelease(text, release);
+            const changed = text.split("\n").map((line, i) => [line, edited.split("\n")[i]]).filter(([a, b]) => a !== b);
+            assert.deepStrictEqual(changed, [['  version: "2026.11.1"', '  version: "2026.12.0"']]);
+        });
+
+        it("keeps a trailing comment and single quotes", () => {
+            const edited = setRelease("tier: production\nrelease:\n  # pinned\n  version: '1.0' # old\n  registry: r.example.io\nother: 1\n", release);
+            assert.strictEqual(edited, "tier: production\nrelease:\n  # pinned\n  version: '2026.12.0' # old\n  registry: \"auraplatform.azurecr.io\"\nother: 1\n");
+        });
+
+        it("rewrites a flow mapping on its line and appends a missing block", () => {
+            assert.strictEqual(setRelease("release: { version: a, registry: b } # x\n", release), 'release: { version: "2026.12.0", registry: "auraplatform.azurecr.io" } # x\n');
+            const appended = setRelease("# dev\nenvironment: dev\n", release, "promoted");
+            assert.strictEqual(appended, '# dev\nenvironment: dev\n\n# promoted\nrelease:\n  version: "2026.12.0"\n  registry: "auraplatform.azurecr.io"\n');
+        });
+    });
+
+    describe("aura promote", () => {
+        /** A project folder with dev and prod stacks whose profiles we may edit. */
+        function project(devVersion: string): string {
+            const root = fs.mkdtempSync(path.join(os.tmpdir(), "aura-promote-test-"));
+            fs.mkdirSync(path.join(root, "profiles"));
+            for (const stack of ["dev", "prod"]) fs.copyFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(root, `Pulumi.${stack}.yaml`));
+            const dev = fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8").replace(/version: "2026\.11\.1"/, `version: "${devVersion}"`);
+            fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), dev);
+            fs.copyFileSync(PROD, path.join(root, "profiles", "prod.yaml"));
+            return root;
+        }
+
+        it("writes dev's release into prod's profile and returns the diff", async () => {
+            const root = project("2026.12.0");
+            const r = await promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: false, root });
+            assert.deepStrictEqual(r.release, { version: "2026.12.0", registry: "auraplatform.azurecr.io" });
+            assert.match(r.source, /profiles\/dev\.yaml/);
+            assert.strictEqual(r.changed, true);
+            const written = fs.readFileSync(path.join(root, "profiles", "prod.yaml"), "utf8");
+            assert.strictEqual(written, fs.readFileSync(PROD, "utf8").replace('version: "2026.11.1"', 'version: "2026.12.0"'));
+            assert.match(r.diff, /~ release\.version: "2026\.11\.1" → "2026\.12\.0"/);
+            assert.match(r.diff, /~ release\.version: "2026\.11\.1" → "2026\.12\.0"[\s\S]*Outputs:/);
+            const again = await promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: false, root });
+            assert.strictEqual(again.changed, false);
+            fs.rmSync(root, { recursive: true, force: true });
+        });
+
+        it("refuses an upstream the target does not promote from", async () => {
+            const root = project("2026.12.0");
+            fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");
+            await assert.rejects(promote({ from: "qa", to: "prod", fromDeployment: false, dryRun: true, root }), /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev — got --from qa/);
+            fs.rmSync(root, { recursive: true, force: true });
+        });
+    });
+});
