@@ -66,7 +66,6 @@ export = async () => {
         kubeconfigs: system.kubeconfigs,
         /** The platform's public address: the Azure load balancer in front of nginx. */
         publicAddress: core.publicAddress,
-        release: profile.release.version,
     };
 };
 

@@ -225,7 +225,7 @@ describe("core stage", () => {
             assert.strictEqual(container(object(full, kinds.deployment, "aura-bot")).image, `${DEFAULT_RELEASE.registry}/aura-bot:${DEFAULT_RELEASE.version}`);
             assert.strictEqual(container(object(full, kinds.deployment, "api-gw")).image, "registry.example.com/api-gw:1.2.3");
             assert.strictEqual(container(one(full, kinds.job, "aura-dev-nlp-provisioning")).image, `${DEFAULT_RELEASE.registry}/nlp-provisioning:${DEFAULT_RELEASE.version}`);
-            assert.strictEqual(full.outputs.release, DEFAULT_RELEASE.version);
+            assert.deepStrictEqual(full.outputs.release, DEFAULT_RELEASE);
         });
 
         it("gives a profile without release the installer's release, and a pinned one its own", () => {
