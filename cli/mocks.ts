@@ -128,10 +128,13 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     state.objectId = mockUuid(`sp:${name}`);
                     id = state.objectId;
                     break;
-                case "azuread:index/applicationPassword:ApplicationPassword":
-                    state.value = `${randomString(name, 3, "abcdefghijklmnopqrstuvwxyz")}8Q~${randomString(`${name}:v`, 34, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_~.-")}`;
-                    state.keyId = mockUuid(`key:${name}`);
+                case "azuread:index/applicationPassword:ApplicationPassword": {
+                    // A new password per rotation, as Azure makes one on every replacement.
+                    const seed = `${name}:${JSON.stringify(inputs.rotateWhenChanged ?? {})}`;
+                    state.value = `${randomString(seed, 3, "abcdefghijklmnopqrstuvwxyz")}8Q~${randomString(`${seed}:v`, 34, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_~.-")}`;
+                    state.keyId = mockUuid(`key:${seed}`);
                     break;
+                }
                 case "tls:index/privateKey:PrivateKey": {
                     const pair = mockKeyPair(name);
                     state.privateKeyPem = pair.privateKeyPem;

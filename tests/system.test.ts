@@ -3,13 +3,20 @@
 // the program builds itself.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
+import diff from "microdiff";
+import { MOCK_SUBSCRIPTION, MOCK_TENANT } from "../cli/mocks";
 import { Plan, PlannedResource } from "../cli/plan";
 import { apiGateProvider, parseApiReadyTimeout, waitForReadyz } from "../components/system/apiGate";
+import { AUTOSCALER_SECRET, nodeGroups } from "../components/system/autoscaler";
+import { CHARTS } from "../components/system/charts";
+import { STORAGE_CLASS_NAME } from "../components/system";
 import { POD_SECURITY } from "../components/system/namespaces";
 import { BOOTSTRAP_LOG_PATH } from "../components/infra/cloudinit";
 import { ROOT, byType, one, plan } from "./helpers";
@@ -213,16 +220,6 @@ describe("system stage (profiles/dev.yaml)", () => {
         assert.match(kc.clusters[0].cluster.server, /:6443$/);
         assert.ok(kc.clusters[0].cluster["certificate-authority-data"]);
     });
-
-    it("validates every Kubernetes object it builds against the OpenAPI schema", async () => {
-        const objects = k8sObjects(dev);
-        assert.ok(objects.length >= 8);
-        for (const r of objects) await validateK8s(r);
-        // The check can fail: a wrong field is refused.
-        const ns = byType(dev, "kubernetes:core/v1:Namespace")[0];
-        await assert.rejects(validateK8s({ ...ns, inputs: { ...ns.inputs, metadata: { name: 7 } } }), /does not validate/);
-        assert.ok(!objects.some((r) => r.type === CHART_TYPE));
-    });
 });
 
 describe("system stage: access changes", () => {
@@ -245,5 +242,238 @@ describe("system stage: access changes", () => {
             plan({ profile: file, stack: "dev" }),
             /access\.users\.1\.namespaces\.1: not a namespace the platform creates \(aura-dev, aura-system\) — got "kube-system"/,
         );
+    });
+});
+
+/** A copy of profiles/dev.yaml with `edit` applied to its text. */
+function devVariant(edit: (text: string) => string): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aura-system-")), "dev.yaml");
+    fs.writeFileSync(file, edit(fs.readFileSync(DEV, "utf8")));
+    return file;
+}
+
+function chartNamed(p: Plan, chart: string): PlannedResource {
+    const found = byType(p, CHART_TYPE).filter((r) => r.inputs.chart === chart);
+    assert.strictEqual(found.length, 1, `one ${chart} chart`);
+    return found[0];
+}
+
+describe("system stage: charts, order and cloud configuration (profiles/dev.yaml)", () => {
+    let dev: Plan;
+    /** The same plan with the mocks' placeholder secrets shown. */
+    let shown: Plan;
+    before(async () => {
+        dev = await plan({ profile: DEV, stack: "dev" });
+        shown = await plan({ profile: DEV, stack: "dev", showSecrets: true });
+    });
+
+    it("takes every chart's name, exact version and repository from the pinned list", () => {
+        for (const pin of Object.values(CHARTS)) {
+            assert.match(pin.version, /^\d+\.\d+\.\d+$/, `${pin.chart}: an exact version`);
+            assert.match(pin.repo, /^https:\/\//);
+            assert.ok(pin.why.length > 20, `${pin.chart}: says why`);
+        }
+        const charts = byType(dev, CHART_TYPE);
+        for (const c of charts) {
+            const pin = Object.values(CHARTS).find((p) => p.chart === c.inputs.chart);
+            assert.ok(pin, `${String(c.inputs.chart)} is pinned in components/system/charts.ts`);
+            assert.strictEqual(c.inputs.version, pin.version);
+            assert.deepStrictEqual(c.inputs.repositoryOpts, { repo: pin.repo });
+            assert.strictEqual(typeof c.inputs.values, "object", `${c.name} shows its values`);
+        }
+        for (const key of ["cilium", "cloudProviderAzure", "azureDiskCsi", "clusterAutoscaler", "metricsServer", "kubeletCsrApprover"] as const) {
+            chartNamed(dev, CHARTS[key].chart);
+        }
+    });
+
+    it("orders CNI → cloud provider → CSI + StorageClass → everything else, all after the gate", () => {
+        const gate = one(dev, GATE_TYPE).urn;
+        const cni = chartNamed(dev, "cilium");
+        const ccm = chartNamed(dev, "cloud-provider-azure");
+        const csi = chartNamed(dev, "azuredisk-csi-driver");
+        const sc = one(dev, "kubernetes:storage.k8s.io/v1:StorageClass");
+        const cloudConfig = byType(dev, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === "azure-cloud-provider")!;
+        assert.ok(cni.options.dependsOn?.includes(gate), "the CNI waits for the gate directly");
+        assert.ok(!waitsFor(dev, cni, ccm.urn));
+        assert.ok(waitsFor(dev, ccm, cni.urn) && waitsFor(dev, ccm, cloudConfig.urn), "the cloud provider comes after the CNI and its Secret");
+        for (const later of [csi, sc]) assert.ok(waitsFor(dev, later, ccm.urn), `${later.name} after the cloud provider`);
+        const others = byType(dev, CHART_TYPE).filter((c) => ![cni.urn, ccm.urn, csi.urn].includes(c.urn));
+        assert.ok(others.length >= 3);
+        for (const c of others) {
+            for (const before of [gate, cni.urn, ccm.urn, csi.urn, sc.urn]) {
+                assert.ok(waitsFor(dev, c, before), `${c.name} waits for ${before.split("::").pop()}`);
+            }
+        }
+    });
+
+    it("runs the CNI as an overlay over the profile's pod_cidr, enforcing NetworkPolicy", async () => {
+        const custom = await plan({ profile: devVariant((t) => t.replace('zones: ["1", "2", "3"]', 'zones: ["1", "2", "3"]\n  network: { pod_cidr: "10.200.0.0/16" }')), stack: "dev" });
+        for (const [p, cidr] of [[dev, "10.244.0.0/16"], [custom, "10.200.0.0/16"]] as const) {
+            const values = chartNamed(p, "cilium").inputs.values as any;
+            assert.strictEqual(values.routingMode, "tunnel");
+            assert.strictEqual(values.tunnelProtocol, "vxlan");
+            assert.deepStrictEqual(values.ipam.operator.clusterPoolIPv4PodCIDRList, [cidr]);
+            assert.strictEqual(values.policyEnforcementMode, "default");
+            assert.strictEqual((chartNamed(p, "cloud-provider-azure").inputs.values as any).cloudControllerManager.clusterCIDR, cidr);
+        }
+    });
+
+    it("writes the cloud config Secret that cloud-provider-azure and the disk driver read, from the infra facts", () => {
+        const secret = byType(shown, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === "azure-cloud-provider")!;
+        assert.strictEqual((secret.inputs.metadata as any).namespace, "kube-system");
+        const config = JSON.parse((secret.inputs.stringData as any)["cloud-config"]);
+        const app = one(shown, "azuread:index/application:Application");
+        const password = one(shown, "azuread:index/applicationPassword:ApplicationPassword");
+        assert.deepStrictEqual(
+            { ...config, aadClientId: typeof config.aadClientId, aadClientSecret: typeof config.aadClientSecret },
+            {
+                cloud: "AzurePublicCloud",
+                tenantId: MOCK_TENANT,
+                subscriptionId: MOCK_SUBSCRIPTION,
+                aadClientId: "string",
+                aadClientSecret: "string",
+                useManagedIdentityExtension: false,
+                resourceGroup: "aura-dev-rg",
+                location: "westeurope",
+                vmType: "vmss",
+                disableAvailabilitySetNodes: false,
+                vnetName: "aura-dev-net-vnet",
+                vnetResourceGroup: "aura-dev-rg",
+                subnetName: "agents",
+                securityGroupName: "aura-dev-net-agents-nsg",
+                securityGroupResourceGroup: "aura-dev-rg",
+                loadBalancerSku: "standard",
+                loadBalancerBackendPoolConfigurationType: "nodeIP",
+                excludeMasterFromStandardLB: true,
+                useInstanceMetadata: true,
+                cloudProviderBackoff: true,
+                cloudProviderRateLimit: true,
+            },
+        );
+        assert.strictEqual(config.aadClientSecret.length, 40, "the service principal's password");
+        assert.ok(password.name.endsWith("-password") && app.name.endsWith("-app"));
+        // In the plain plan it is a secret.
+        const masked = byType(dev, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === "azure-cloud-provider")!;
+        assert.strictEqual(masked.inputs.stringData, "[secret]");
+        // Both readers are pointed at the Secret, not at a host file.
+        const ccm = (chartNamed(dev, "cloud-provider-azure").inputs.values as any).cloudControllerManager;
+        assert.deepStrictEqual([ccm.cloudConfig, ccm.cloudConfigSecretName, ccm.enableDynamicReloading], ["", "azure-cloud-provider", "true"]);
+        assert.ok(ccm.tolerations.some((t: any) => t.key === "node.cloudprovider.kubernetes.io/uninitialized"), "it runs on nodes it has not initialised yet");
+        const csi = (chartNamed(dev, "azuredisk-csi-driver").inputs.values as any).controller;
+        assert.deepStrictEqual([csi.cloudConfigSecretName, csi.cloudConfigSecretNamespace], ["azure-cloud-provider", "kube-system"]);
+    });
+
+    it("makes a default StorageClass on Managed Disks: WaitForFirstConsumer, expandable", () => {
+        const sc = one(dev, "kubernetes:storage.k8s.io/v1:StorageClass").inputs as any;
+        assert.strictEqual(sc.metadata.name, STORAGE_CLASS_NAME);
+        assert.strictEqual(sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"], "true");
+        assert.strictEqual(sc.provisioner, "disk.csi.azure.com");
+        assert.ok(["StandardSSD_LRS", "Premium_LRS"].includes(sc.parameters.skuName));
+        assert.strictEqual(sc.volumeBindingMode, "WaitForFirstConsumer");
+        assert.strictEqual(sc.allowVolumeExpansion, true);
+    });
+
+    it("runs one cluster-autoscaler on a master, labelled app=cluster-autoscaler, with credentials from its Secret and a checksum annotation", () => {
+        const values = chartNamed(shown, "cluster-autoscaler").inputs.values as any;
+        assert.strictEqual(values.cloudProvider, "azure");
+        assert.strictEqual(values.replicaCount, 1);
+        assert.deepStrictEqual(values.nodeSelector, { "node-role.kubernetes.io/control-plane": "" });
+        assert.ok(values.tolerations.some((t: any) => t.key === "node-role.kubernetes.io/control-plane" && t.effect === "NoSchedule"));
+        assert.deepStrictEqual(values.podLabels, { app: "cluster-autoscaler" });
+        assert.strictEqual(values.extraArgs["balance-similar-node-groups"], true);
+        assert.strictEqual(values.secretKeyRefNameOverride, AUTOSCALER_SECRET);
+        const secret = byType(shown, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === AUTOSCALER_SECRET)!;
+        assert.strictEqual((secret.inputs.metadata as any).namespace, "kube-system");
+        const data = secret.inputs.stringData as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(data).sort(), ["ClientID", "ClientSecret", "ResourceGroup", "SubscriptionID", "TenantID", "VMType"]);
+        assert.strictEqual(data.VMType, "vmss");
+        assert.strictEqual(values.podAnnotations["checksum/azure-credentials"], crypto.createHash("sha256").update(JSON.stringify(data)).digest("hex"));
+        // The Secret is masked in the plain plan.
+        const masked = byType(dev, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === AUTOSCALER_SECRET)!;
+        assert.strictEqual(masked.inputs.stringData, "[secret]");
+    });
+
+    it("serves metrics-server with verified kubelet certificates: serverTLSBootstrap and an approver limited to the cluster's nodes", () => {
+        const vm = byType(dev, "azure-native:compute:VirtualMachine")[0];
+        const boot = zlib.gunzipSync(Buffer.from((vm.inputs.osProfile as any).customData, "base64")).toString();
+        assert.match(boot, /kind: KubeletConfiguration\n(\s+\S.*\n)*?\s+serverTLSBootstrap: true/);
+        const metrics = chartNamed(dev, "metrics-server").inputs.values as any;
+        assert.doesNotMatch(JSON.stringify(metrics), /kubelet-insecure-tls/);
+        const approver = chartNamed(dev, "kubelet-csr-approver").inputs.values as any;
+        const re = new RegExp(approver.providerRegex);
+        const prefix = (byType(dev, "azure-native:compute:VirtualMachineScaleSet")[0].inputs.virtualMachineProfile as any).osProfile.computerNamePrefix;
+        assert.ok(re.test((vm.inputs.osProfile as any).computerName), "a master");
+        assert.ok(re.test(`${prefix}00000a`), "a scale set instance");
+        for (const stranger of ["aura-prod-master-0", "prod-common-00000a", "evil"]) assert.ok(!re.test(stranger), stranger);
+        assert.deepStrictEqual(approver.providerIpPrefixes, ["10.240.0.0/24", "10.240.16.0/20"]);
+        assert.ok(waitsFor(dev, chartNamed(dev, "metrics-server"), chartNamed(dev, "kubelet-csr-approver").urn), "certificates are approved before metrics-server must be ready");
+    });
+
+    it("validates every Kubernetes object it builds, secrets included, against the OpenAPI schema", async () => {
+        const objects = k8sObjects(shown);
+        assert.ok(objects.length >= 12, `found ${objects.length}`);
+        for (const r of objects) await validateK8s(r);
+        const kinds = new Set(objects.map((r) => r.type.split(":")[2]));
+        for (const kind of ["Namespace", "Secret", "ServiceAccount", "RoleBinding", "StorageClass"]) assert.ok(kinds.has(kind), kind);
+        // The check can fail: a wrong field is refused, and charts are not objects of ours.
+        const ns = byType(shown, "kubernetes:core/v1:Namespace")[0];
+        await assert.rejects(validateK8s({ ...ns, inputs: { ...ns.inputs, metadata: { name: 7 } } }), /does not validate/);
+        const sc = one(shown, "kubernetes:storage.k8s.io/v1:StorageClass");
+        await assert.rejects(validateK8s({ ...sc, inputs: { ...sc.inputs, volumeBindingMode: 3 } }), /does not validate/);
+        assert.ok(!objects.some((r) => r.type === CHART_TYPE));
+    });
+});
+
+describe("system stage: node groups", () => {
+    it("has one autoscaler node group per infra scale set, with the profile's bounds, for a profile with an extra pool", async () => {
+        const file = devVariant((t) => t.replace("kubernetes:\n", "kubernetes:\n").replace(
+            "    management_nodes:",
+            "    batch_nodes:\n      min_size: 0\n      max_size: 5\n      type: \"Standard_D4s_v3\"\n    management_nodes:",
+        ));
+        const p = await plan({ profile: file, stack: "dev" });
+        const sets = byType(p, "azure-native:compute:VirtualMachineScaleSet");
+        assert.strictEqual(sets.length, 4);
+        const fromInfra = sets
+            .map((s) => ({ name: s.inputs.vmScaleSetName as string, minSize: Number((s.inputs.tags as any).min), maxSize: Number((s.inputs.tags as any).max) }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+        const groups = [...((chartNamed(p, "cluster-autoscaler").inputs.values as any).autoscalingGroups as Array<Record<string, unknown>>)].sort((a, b) =>
+            String(a.name).localeCompare(String(b.name)),
+        );
+        assert.deepStrictEqual(groups, fromInfra);
+        assert.deepStrictEqual(groups.find((g) => g.name === "aura-dev-batch"), { name: "aura-dev-batch", minSize: 0, maxSize: 5 });
+    });
+
+    it("maps the infra pool list itself, whatever its length", () => {
+        const pools = [
+            { name: "database", scaleSetName: "aura-x-database-z1", minSize: 1, maxSize: 2, vmSize: "Standard_DS2_v2" },
+            { name: "database", scaleSetName: "aura-x-database-z2", minSize: 1, maxSize: 2, vmSize: "Standard_DS2_v2" },
+        ];
+        assert.deepStrictEqual(nodeGroups(pools), [
+            { name: "aura-x-database-z1", minSize: 1, maxSize: 2 },
+            { name: "aura-x-database-z2", minSize: 1, maxSize: 2 },
+        ]);
+    });
+});
+
+describe("system stage: service principal rotation", () => {
+    it("changes only the password, the two Secrets and the checksum annotations; no VM or scale set input", async () => {
+        const run = (rotation: string) => plan({ profile: DEV, stack: "dev", showSecrets: true, config: { "aura:servicePrincipalRotation": rotation } });
+        const [a, b] = [await run("1"), await run("2")];
+        assert.deepStrictEqual(b.resources.map((r) => r.urn), a.resources.map((r) => r.urn), "same resources");
+        const changed: string[] = [];
+        a.resources.forEach((r, i) => {
+            for (const d of diff(r.inputs, b.resources[i].inputs)) changed.push(`${r.type} ${r.name}: ${d.path.join(".")}`);
+        });
+        assert.deepStrictEqual(changed.sort(), [
+            "azuread:index/applicationPassword:ApplicationPassword aura-dev-cluster-password: displayName",
+            "azuread:index/applicationPassword:ApplicationPassword aura-dev-cluster-password: rotateWhenChanged.rotation",
+            "kubernetes:core/v1:Secret aura-dev-autoscaler-azure: stringData.ClientSecret",
+            "kubernetes:core/v1:Secret aura-dev-cloud-config: stringData.cloud-config",
+            "kubernetes:helm.sh/v4:Chart aura-dev-autoscaler-chart: values.podAnnotations.checksum/azure-credentials",
+            "kubernetes:helm.sh/v4:Chart aura-dev-storage-azuredisk: values.controller.podAnnotations.checksum/cloud-config",
+            "time:index/rotating:Rotating aura-dev-cluster-rotation: triggers.rotation",
+        ]);
+        assert.ok(!changed.some((c) => c.startsWith("azure-native:compute:")), "no VM or scale set input changed");
+        assert.deepStrictEqual(b.outputs, a.outputs);
     });
 });

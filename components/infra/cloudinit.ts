@@ -400,6 +400,9 @@ function initKubeadmConfig(args: ClusterBootstrap): string {
       apiVersion: KUBELET_CONFIG_API_VERSION,
       kind: "KubeletConfiguration",
       cgroupDriver: "systemd",
+      // Serving certificates from the cluster CA (approved by kubelet-csr-approver), so metrics-server
+      // can verify kubelets. Joining nodes read this from the cluster's kubelet-config ConfigMap.
+      serverTLSBootstrap: true,
     },
   ]);
 }

@@ -6,6 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Profile } from "../../profiles";
+import { PLATFORM_LABELS } from "./namespaces";
 
 export interface AccessArgs {
     /** `access.users` of the profile. */
@@ -48,7 +49,7 @@ export class Access extends pulumi.ComponentResource {
     constructor(name: string, args: AccessArgs, opts: pulumi.ComponentResourceOptions & { provider: k8s.Provider }) {
         super("aura:system:Access", name, {}, opts);
         const child = { parent: this, provider: opts.provider, dependsOn: args.dependsOn };
-        const labels = { "app.kubernetes.io/part-of": "aura-platform", "app.kubernetes.io/managed-by": "pulumi", "aura.io/access": "user" };
+        const labels = { ...PLATFORM_LABELS, "aura.io/access": "user" };
 
         for (const user of args.users) {
             const namespaces = user.namespaces ?? [args.defaultNamespace];

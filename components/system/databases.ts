@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IMAGES } from "./charts";
+import { IMAGES, pinnedChart } from "./charts";
 import type { MongoDBCommunitySpec, PostgresClusterSpec } from "./crds";
 import {
     HOST_KEY,
@@ -15,7 +15,6 @@ import {
     customResource,
     onPool,
     onePerNode,
-    pinnedChart,
     podDisruptionBudget,
     quorum,
     resources,
@@ -138,7 +137,8 @@ export class Databases extends pulumi.ComponentResource {
             }, child);
 
         // PostgreSQL -------------------------------------------------------------------------
-        const cnpg = pinnedChart(`${name}-cloudnative-pg`, "cloudnativePg", {
+        const cnpg = pinnedChart(`${name}-cloudnative-pg`, {
+            chart: "cloudnativePg",
             release: "cnpg",
             namespace,
             values: {
@@ -170,7 +170,8 @@ export class Databases extends pulumi.ComponentResource {
         });
 
         // MongoDB ----------------------------------------------------------------------------
-        const mck = pinnedChart(`${name}-mongodb-kubernetes`, "mongodbKubernetes", {
+        const mck = pinnedChart(`${name}-mongodb-kubernetes`, {
+            chart: "mongodbKubernetes",
             release: "mongodb-kubernetes",
             namespace,
             values: {

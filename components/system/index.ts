@@ -9,10 +9,16 @@ import { BOOTSTRAP_LOG_PATH } from "../infra/cloudinit";
 import type { ClusterFacts } from "../infra";
 import { Access } from "./access";
 import { ApiGate } from "./apiGate";
+import { ClusterAutoscaler } from "./autoscaler";
+import { CloudConfig } from "./cloudConfig";
+import { CloudProvider } from "./cloudProvider";
+import { Cni } from "./cni";
 import { DATABASE_SECRET_NAMES, Databases } from "./databases";
 import { Logging } from "./logging";
+import { MetricsServer } from "./metricsServer";
 import { Monitoring } from "./monitoring";
 import { ACCESS_NAMESPACE, Namespaces } from "./namespaces";
+import { Storage } from "./storage";
 
 export { DEFAULT_API_READY_TIMEOUT_MINUTES, parseApiReadyTimeout } from "./apiGate";
 
@@ -84,8 +90,30 @@ export class SystemStage extends pulumi.ComponentResource {
             dependsOn: gate,
         }, k8sOpts);
 
+        // The order that lets nodes become Ready: CNI, then the cloud provider (it clears the
+        // `uninitialized` taint), then disks; everything else waits for all three.
+        const network = profile.infrastructure.network;
+        const cloudConfig = new CloudConfig(`${name}-cloud-config`, { facts: cluster, dependsOn: gate }, k8sOpts);
+        const cni = new Cni(`${name}-cni`, { podCidr: network.pod_cidr, dependsOn: gate }, k8sOpts);
+        const cloudProvider = new CloudProvider(`${name}-cloud-provider`, {
+            clusterName: name,
+            podCidr: network.pod_cidr,
+            dependsOn: [this.gate, cloudConfig, cni],
+        }, k8sOpts);
         this.storageClassName = STORAGE_CLASS_NAME;
-        this.foundation = [this.gate, namespaces];
+        const storage = new Storage(`${name}-storage`, {
+            storageClassName: this.storageClassName,
+            cloudConfigChecksum: cloudConfig.checksum,
+            dependsOn: [this.gate, cloudConfig, cni, cloudProvider],
+        }, k8sOpts);
+        this.foundation = [this.gate, namespaces, cni, cloudProvider, storage];
+
+        new ClusterAutoscaler(`${name}-autoscaler`, { facts: cluster, pools: args.pools, dependsOn: this.foundation }, k8sOpts);
+        new MetricsServer(`${name}-metrics-server`, {
+            environment: profile.environment,
+            nodeSubnets: [network.masters_subnet, network.agents_subnet],
+            dependsOn: this.foundation,
+        }, k8sOpts);
 
         const access = new Access(`${name}-access`, {
             users: profile.access.users,

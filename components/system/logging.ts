@@ -4,7 +4,7 @@
 // under the ECK operator.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { IMAGES } from "./charts";
+import { IMAGES, pinnedChart } from "./charts";
 import type { ElasticsearchSpec, KibanaSpec } from "./crds";
 import {
     SystemServiceArgs,
@@ -14,7 +14,6 @@ import {
     childOptions,
     customResource,
     onPool,
-    pinnedChart,
     resources,
 } from "./workloads";
 
@@ -167,7 +166,8 @@ export class Logging extends pulumi.ComponentResource {
         const { profile, namespace, storageClassName } = args;
         const child = childOptions(this, opts, args.dependsOn);
 
-        const eck = pinnedChart(`${name}-eck-operator`, "eckOperator", {
+        const eck = pinnedChart(`${name}-eck-operator`, {
+            chart: "eckOperator",
             release: "elastic-operator",
             namespace,
             values: {
@@ -192,13 +192,15 @@ export class Logging extends pulumi.ComponentResource {
         }, afterEck);
 
         // After Elasticsearch: its pods mount the Secrets ECK creates for the cluster.
-        const aggregator = pinnedChart(`${name}-fluent-bit-aggregator`, "fluentBitAggregator", {
+        const aggregator = pinnedChart(`${name}-fluent-bit-aggregator`, {
+            chart: "fluentBitAggregator",
             release: LOGGING_NAMES.aggregator,
             namespace,
             values: aggregatorValues({ replicas: profile.system.fluent_bit_aggregator.replicas, storageClassName, namespace }),
         }, { ...child, dependsOn: [...args.dependsOn, this.elasticsearch] });
 
-        pinnedChart(`${name}-fluent-bit`, "fluentBitCollector", {
+        pinnedChart(`${name}-fluent-bit`, {
+            chart: "fluentBitCollector",
             release: LOGGING_NAMES.collector,
             namespace,
             values: collectorValues({ namespace }),

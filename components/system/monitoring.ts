@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { pinnedChart } from "./charts";
 import type { PodMonitorSpec } from "./crds";
 import {
     SystemServiceArgs,
@@ -12,7 +13,6 @@ import {
     childOptions,
     customResource,
     onPool,
-    pinnedChart,
     resources,
     zoneSpread,
 } from "./workloads";
@@ -139,7 +139,8 @@ export class Monitoring extends pulumi.ComponentResource {
             stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
         }, child);
 
-        this.chart = pinnedChart(`${name}-kube-prometheus-stack`, "kubePrometheusStack", {
+        this.chart = pinnedChart(`${name}-kube-prometheus-stack`, {
+            chart: "kubePrometheusStack",
             release: MONITORING_RELEASE,
             namespace,
             values: monitoringValues({

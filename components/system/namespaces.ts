@@ -3,6 +3,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+/** Labels on every object the system stage builds itself. */
+export const PLATFORM_LABELS = { "app.kubernetes.io/part-of": "aura-platform", "app.kubernetes.io/managed-by": "pulumi" } as const;
+
 /** A Pod Security Standards level. */
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
@@ -67,8 +70,7 @@ export class Namespaces extends pulumi.ComponentResource {
                     name: nsName,
                     labels: {
                         ...podSecurityLabels(level),
-                        "app.kubernetes.io/part-of": "aura-platform",
-                        "app.kubernetes.io/managed-by": "pulumi",
+                        ...PLATFORM_LABELS,
                         "aura.io/environment": args.environment,
                         "aura.io/role": role,
                     },

@@ -1,10 +1,9 @@
 // What the system services (monitoring, logging, databases) share: their component arguments, where
-// their pods run (node pools, tolerations, zone spread), resource figures, and the two ways they
-// are built: a pinned Helm chart or an operator's custom resource.
+// their pods run (node pools, tolerations, zone spread), resource figures, operator custom resources
+// and the PodDisruptionBudgets the program makes itself. Charts come from charts.ts (pinnedChart).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Profile } from "../../profiles";
-import { CHARTS, ChartKey } from "./charts";
 
 /** Arguments every system-service component takes (see K8S_CONTRACT: "System services"). */
 export interface SystemServiceArgs {
@@ -71,29 +70,12 @@ export function onePerNode(matchLabels: Record<string, string>) {
 }
 
 /** Options of a Kubernetes child: parent, the stage's provider and the foundation (children do not inherit it). */
-export function childOptions(parent: pulumi.Resource, opts: SystemServiceOptions, dependsOn: pulumi.Input<pulumi.Resource>[]): pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions {
+export function childOptions(
+    parent: pulumi.Resource,
+    opts: SystemServiceOptions,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+): { parent: pulumi.Resource; provider: k8s.Provider; dependsOn: pulumi.Input<pulumi.Resource>[] } {
     return { parent, provider: opts.provider, dependsOn };
-}
-
-/**
- * A pinned chart from CHARTS. `release` is the Helm release name, which the charts use in the names
- * of what they create (kept short and fixed, so the runbook names do not depend on the stack).
- */
-export function pinnedChart(
-    name: string,
-    key: ChartKey,
-    args: { release: string; namespace: string; values: Record<string, unknown> },
-    opts: pulumi.ComponentResourceOptions,
-): k8s.helm.v4.Chart {
-    const pin = CHARTS[key];
-    return new k8s.helm.v4.Chart(name, {
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        name: args.release,
-        namespace: args.namespace,
-        values: args.values,
-    }, opts);
 }
 
 /** One custom resource of an operator, typed by the CRD fields the program uses. */
