@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkMasterCount } from "./components/infra";
+import { InfraStage, checkMasterCount, deployedScaleSetNames } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
@@ -40,6 +40,8 @@ export = async () => {
         profile,
         sshPublicKey: config.require("sshPublicKey"),
         servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
+        // Scale sets that exist already: their live capacity and load-balancer wiring are kept.
+        deployedScaleSets: deployedScaleSetNames((await self.getOutputDetails("pools")).value),
     });
     const system = new SystemStage(name, {
         profile,

@@ -1,13 +1,8 @@
 #!/usr/bin/env node
 // `aura`: offline tooling for the Aura Platform installer (validate, plan, schema).
-// TypeScript is compiled on the fly in transpile-only mode, as the Pulumi runtime does.
+// The TypeScript sources are transpiled on the fly (cli/transpile.js: a compile cache, or ts-node).
 "use strict";
-const path = require("path");
-require("ts-node").register({
-    transpileOnly: true,
-    project: path.join(__dirname, "..", "tsconfig.json"),
-    compilerOptions: { sourceMap: false },
-});
+require("../cli/transpile").register();
 require("../cli/main").main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => {

@@ -52,6 +52,7 @@ const NAME_INPUTS: Record<string, string> = {
     PublicIPAddress: "publicIpAddressName",
     UserAssignedIdentity: "resourceName",
     ManagementLockByScope: "lockName",
+    VirtualMachineExtension: "vmExtensionName",
 };
 
 function azureName(kind: string, inputs: Record<string, any>, name: string): string {
@@ -70,9 +71,18 @@ function armId(type: string, inputs: Record<string, any>, name: string): string 
     return `${scope}/resourceGroups/${rg}/providers/${provider}/${kind.charAt(0).toLowerCase()}${kind.slice(1)}s/${leaf}`;
 }
 
+/** A scale set as Azure has it now: what the autoscaler and the cloud provider changed. */
+export interface LiveScaleSet {
+    capacity: number;
+    /** Backend pool ids on the primary IP configuration. */
+    backendPools?: string[];
+}
+
 export interface MockOptions {
     /** Outputs the stack's previous deployment left, as a StackReference to itself reads them. */
     previousOutputs?: Record<string, unknown>;
+    /** Scale sets that exist in Azure, by name; reading any other one fails as Azure's 404 does. */
+    liveScaleSets?: Record<string, LiveScaleSet>;
     /** Outputs of other stacks by stack name (e.g. the promotion upstream); a stack not listed has no deployment. */
     stackOutputs?: Record<string, Record<string, unknown>>;
 }
@@ -185,6 +195,27 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     return { subscriptionId: MOCK_SUBSCRIPTION, tenantId: MOCK_TENANT, clientId: mockUuid("deployer"), objectId: mockUuid("deployer-object") };
                 case "azuread:index/getClientConfig:getClientConfig":
                     return { tenantId: MOCK_TENANT, clientId: mockUuid("deployer"), objectId: mockUuid("deployer-object") };
+                case "azure-native:compute:getVirtualMachineScaleSet": {
+                    const live = options.liveScaleSets?.[args.inputs.vmScaleSetName];
+                    if (!live) throw new Error(`RESPONSE 404: ResourceNotFound: scale set ${args.inputs.vmScaleSetName} not found`);
+                    return {
+                        name: args.inputs.vmScaleSetName,
+                        sku: { capacity: live.capacity },
+                        virtualMachineProfile: {
+                            networkProfile: {
+                                networkInterfaceConfigurations: [{
+                                    name: `${args.inputs.vmScaleSetName}-nic`,
+                                    primary: true,
+                                    ipConfigurations: [{
+                                        name: "ipconfig1",
+                                        primary: true,
+                                        loadBalancerBackendAddressPools: (live.backendPools ?? []).map((id) => ({ id })),
+                                    }],
+                                }],
+                            },
+                        },
+                    };
+                }
                 default:
                     return args.inputs;
             }

@@ -142,10 +142,9 @@ const infrastructureSchema = z.strictObject({
         .describe("Azure region, e.g. westeurope"),
     zones: z
         .array(z.enum(["1", "2", "3"], { error: 'must be an availability zone: "1", "2" or "3"' }))
-        .min(1, { error: "must list at least one availability zone" })
         .refine((zs) => new Set(zs).size === zs.length, { error: "must not repeat a zone" })
         .default(["1", "2", "3"])
-        .describe("Availability zones that masters and pools spread over"),
+        .describe("Availability zones that masters and pools spread over; [] in a region without zones (no zonal resources, LRS storage)"),
     network: networkSchema.prefault({}),
     compute: computeSchema,
 });

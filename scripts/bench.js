@@ -1,35 +1,104 @@
 #!/usr/bin/env node
-// `npm run bench`: how long `aura plan` takes and how much memory it needs, per profile.
-// Each run is a fresh process (as an operator or CI runs it); we report the median wall time and
-// the largest peak resident set size over the runs.
+// `npm run bench`: wall time and peak memory of `aura plan` for profiles/prod.yaml and a generated
+// profile ten times its size (10 pools, 90 services), against a floor measured in the same run:
+// Node.js with the same TypeScript loader loading every package module a plan loads, doing nothing.
+// Each run is a fresh process; the three commands are interleaved so that load from other work on
+// the machine hits them alike; medians of BENCH_RUNS (default 5) runs. Prints a Markdown table.
 "use strict";
 const { spawnSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
 const path = require("path");
+const yaml = require("js-yaml");
 
 const root = path.join(__dirname, "..");
-const runs = Number(process.env.BENCH_RUNS || 3);
-const profiles = process.argv.slice(2).length ? process.argv.slice(2) : ["profiles/dev.yaml", "profiles/prod.yaml"];
+const runs = Math.max(1, Number(process.env.BENCH_RUNS || 5));
 const preload = path.join(__dirname, "bench-rss.js");
+const aura = path.join(root, "bin", "aura.js");
+const MiB = 1024;
 
-for (const profile of profiles) {
-    const times = [];
-    let rss = 0;
-    for (let i = 0; i < runs; i++) {
-        const start = process.hrtime.bigint();
-        const r = spawnSync(process.execPath, ["--require", preload, path.join(root, "bin", "aura.js"), "plan", profile, "--json"], {
-            cwd: root,
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-        });
-        times.push(Number(process.hrtime.bigint() - start) / 1e6);
-        if (r.status !== 0) {
-            process.stderr.write(r.stderr);
-            process.exit(1);
-        }
-        const m = /AURA_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
-        if (m) rss = Math.max(rss, Number(m[1]));
+/** profiles/prod.yaml with ten times the pools and services: 10 pools, 90 services. */
+function tenfoldProfile() {
+    const prod = yaml.load(fs.readFileSync(path.join(root, "profiles", "prod.yaml"), "utf8"));
+    const compute = prod.infrastructure.compute;
+    for (let i = 1; i <= 7; i++) compute[`extra${i}_nodes`] = { min_size: 0, max_size: 10, type: "Standard_DS2_v2" };
+    const services = {};
+    for (const [name, replicas] of Object.entries(defaultServices())) {
+        for (let i = 0; i < 10; i++) services[i === 0 ? name : `${name}-${i}`] = { service_replicas: i === 0 ? replicas : 2 };
     }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)];
-    console.log(`aura plan ${profile}: median ${median.toFixed(0)} ms over ${runs} runs, peak RSS ${(rss / 1024).toFixed(0)} MiB`);
+    prod.core = { ...prod.core, services };
+    return yaml.dump(prod);
+}
+
+/** The default service set, read from the schema without compiling it. */
+function defaultServices() {
+    const text = fs.readFileSync(path.join(root, "profiles", "schema.ts"), "utf8");
+    const block = /DEFAULT_SERVICES[^=]*=\s*\{([^}]*)\}/.exec(text)[1];
+    return Object.fromEntries([...block.matchAll(/"?([a-z0-9-]+)"?\s*:\s*(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+function run(args, env = {}) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ["--require", preload, ...args], {
+        cwd: root,
+        encoding: "utf8",
+        maxBuffer: 512 * 1024 * 1024,
+        env: { ...process.env, ...env },
+    });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) {
+        process.stderr.write(`${args.join(" ")} failed:\n${r.stderr}`);
+        process.exit(1);
+    }
+    const m = /AURA_BENCH_MAXRSS_KB=(\d+)/.exec(r.stderr);
+    return { ms, rssKb: m ? Number(m[1]) : NaN, stdout: r.stdout };
+}
+
+function median(xs) {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aura-bench-"));
+try {
+    const bigProfile = path.join(tmp, "prod-10x.yaml");
+    fs.writeFileSync(bigProfile, tenfoldProfile());
+    const moduleList = path.join(tmp, "modules.json");
+    const commands = {
+        floor: [path.join(__dirname, "bench-floor.js"), moduleList],
+        "plan(prod)": [aura, "plan", "profiles/prod.yaml", "--stack", "prod", "--json"],
+        "plan(10×)": [aura, "plan", bigProfile, "--stack", "prod", "--json"],
+    };
+    // A warm-up plan records the modules for the floor and fills the transpile cache.
+    const warm = run(commands["plan(10×)"], { AURA_BENCH_MODULES: moduleList });
+    const bigCount = JSON.parse(warm.stdout).resources.length;
+    const load0 = os.loadavg()[0];
+    const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) {
+        for (const [name, args] of Object.entries(commands)) samples[name].push(run(args));
+    }
+    const load1 = os.loadavg()[0];
+    const stat = Object.fromEntries(
+        Object.entries(samples).map(([k, xs]) => [k, { ms: median(xs.map((x) => x.ms)), rss: median(xs.map((x) => x.rssKb)) / MiB, maxRss: Math.max(...xs.map((x) => x.rssKb)) / MiB }]),
+    );
+    const prodCount = JSON.parse(samples["plan(prod)"][0].stdout).resources.length;
+    const floor = stat.floor;
+    const prod = stat["plan(prod)"];
+    const big = stat["plan(10×)"];
+    const row = (name, s, ratio, target) => `| ${name} | ${(s.ms / 1000).toFixed(2)} s | ${ratio} | ${s.rss.toFixed(0)} MiB (max ${s.maxRss.toFixed(0)}) | ${target} |`;
+    const mark = (ok) => (ok ? "met" : "MISSED");
+    const lines = [
+        `| command | median wall time | ratio | median peak RSS | target |`,
+        `| --- | --- | --- | --- | --- |`,
+        row("floor (Node + loader + the plan's modules)", floor, "1.00× floor", "—"),
+        row(`plan(prod), ${prodCount} resources`, prod, `${(prod.ms / floor.ms).toFixed(2)}× floor`, `≤ 1.5× floor: ${mark(prod.ms <= 1.5 * floor.ms)}; RSS ≤ 600 MiB: ${mark(prod.rss <= 600)}`),
+        row(`plan(10×), ${bigCount} resources`, big, `${(big.ms / prod.ms).toFixed(2)}× plan(prod)`, `≤ 2× plan(prod): ${mark(big.ms <= 2 * prod.ms)}`),
+    ];
+    console.log(lines.join("\n"));
+    console.log(
+        `\n${runs} runs each, interleaved; ${os.cpus().length} CPUs (${os.cpus()[0].model.trim()}), Node ${process.version}, ` +
+            `load average ${load0.toFixed(1)} → ${load1.toFixed(1)}${load0 > os.cpus().length ? " (a busy machine: expect noise)" : ""}`,
+    );
+} finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -44,17 +44,24 @@ describe("aura diff", function () {
         });
 
         it("changes the pool's scale set bounds and nothing of the other pools or services", () => {
-            const common = d.resources.find((r) => r.type === SCALE_SET && r.name === "aura-dev-common");
-            assert.ok(common, "the common pool's scale set changes");
-            assert.deepStrictEqual(common.changes.filter((c) => !c.ignored).map((c) => [c.path, c.old, c.new]), [["tags.max", "8", "17"]]);
-            assert.deepStrictEqual(common.danger, []);
+            // The common pool is one scale set per zone: max_size 8 → 17 splits as 3/3/2 → 6/6/5.
+            const common = d.resources.filter((r) => r.type === SCALE_SET && r.name.startsWith("aura-dev-common-z"));
+            assert.deepStrictEqual(
+                common.map((r) => [r.name, r.changes.filter((c) => !c.ignored).map((c) => [c.path, c.old, c.new])]),
+                [
+                    ["aura-dev-common-z1", [["tags.max", "3", "6"]]],
+                    ["aura-dev-common-z2", [["tags.max", "3", "6"]]],
+                    ["aura-dev-common-z3", [["tags.max", "2", "5"]]],
+                ],
+            );
+            for (const r of common) assert.deepStrictEqual(r.danger, []);
             // What the two edits touch is named after the pool or the service (or feeds the autoscaler).
             const others = ["database", "management", "api-gw", "aura-bot", "web-sdk", "user-helper", "insights-loader"];
             for (const r of d.resources) {
                 for (const other of others) assert.ok(!r.name.includes(other), `${r.type} ${r.name} is not touched by the edit`);
             }
-            // Every changed value carries one of the new figures (17, or 7 and its HPA maximum 21).
-            for (const r of d.resources) {
+            // Every other changed value carries one of the new figures (7 and its HPA maximum 21).
+            for (const r of d.resources.filter((x) => !common.includes(x))) {
                 for (const c of r.changes.filter((x) => !x.ignored)) {
                     assert.match(JSON.stringify(c.new), /\b(17|7|21)\b/, `${r.name} ${c.path}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
                 }
@@ -66,18 +73,23 @@ describe("aura diff", function () {
                 assert.strictEqual(values["spec.minReplicas"], 7);
                 assert.strictEqual(values["spec.maxReplicas"], 21);
             }
-            assert.deepStrictEqual(d.outputs.map((c) => [c.path, c.old, c.new]), [["pools.common.maxSize", 8, 17]]);
+            assert.deepStrictEqual(d.outputs.map((c) => [c.path, c.old, c.new]), [
+                ["pools.common.maxSize", 8, 17],
+                ["pools.common.scaleSets[0].maxSize", 3, 6],
+                ["pools.common.scaleSets[1].maxSize", 3, 6],
+                ["pools.common.scaleSets[2].maxSize", 2, 5],
+            ]);
         });
 
         it("renders the changes as text and Markdown", () => {
             const text = renderText(d);
             assert.match(text, /~ infrastructure\.compute\.common_nodes\.max_size: 8 → 17/);
             assert.match(text, /~ core\.services\.nlp\.service_replicas: 2 → 7/);
-            assert.match(text, /~ azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common\n {6}~ tags\.max: "8" → "17"/);
+            assert.match(text, /~ azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common-z1\n {6}~ tags\.max: "3" → "6"/);
             const md = renderMarkdown(d);
             assert.match(md, /^### Stack `dev`: 0 to add, 0 to delete, \d+ to change/);
             assert.doesNotMatch(md, /CAUTION/);
-            assert.match(md, /```diff\n[\s\S]*tags\.max: "8" → "17"[\s\S]*\n```/);
+            assert.match(md, /```diff\n[\s\S]*tags\.max: "2" → "5"[\s\S]*\n```/);
         });
     });
 
@@ -92,13 +104,14 @@ describe("aura diff", function () {
 
         it("shows the rename first, as the deletion of a scale set", () => {
             const first = d.resources[0];
-            assert.deepStrictEqual([first.kind, first.type, first.name], ["removed", SCALE_SET, "aura-dev-batch"]);
+            assert.deepStrictEqual([first.kind, first.type], ["removed", SCALE_SET]);
+            assert.match(first.name, /^aura-dev-batch-z[123]$/);
             assert.match(first.danger.join(), /deletes a scale set/);
-            assert.ok(d.resources.some((r) => r.kind === "added" && r.type === SCALE_SET && r.name === "aura-dev-jobs"));
+            assert.ok(d.resources.some((r) => r.kind === "added" && r.type === SCALE_SET && r.name === "aura-dev-jobs-z1"));
             const text = renderText(d).split("\n");
             const firstResource = text.findIndex((l) => /^[-+~] /.test(l));
-            assert.match(text[firstResource], /^- azure-native:compute:VirtualMachineScaleSet {2}aura-dev-batch {3}!! deletes a scale set/);
-            assert.match(renderMarkdown(d), /> \[!CAUTION\]\n> Review these before merging:\n> - \*\*delete\*\* `azure-native:compute:VirtualMachineScaleSet` `aura-dev-batch`/);
+            assert.match(text[firstResource], /^- azure-native:compute:VirtualMachineScaleSet {2}aura-dev-batch-z[123] {3}!! deletes a scale set/);
+            assert.match(renderMarkdown(d), /> \[!CAUTION\]\n> Review these before merging:\n> - \*\*delete\*\* `azure-native:compute:VirtualMachineScaleSet` `aura-dev-batch-z[123]`/);
         });
 
         it("lists dangerous changes before ordinary ones", () => {
@@ -107,7 +120,7 @@ describe("aura diff", function () {
         });
 
         it("sees a changed secret without showing it", () => {
-            const common = d.resources.find((r) => r.name === "aura-dev-common");
+            const common = d.resources.find((r) => r.name === "aura-dev-common-z1");
             const customData = common?.changes.find((c) => c.path === "virtualMachineProfile.osProfile.customData");
             assert.deepStrictEqual(customData, { path: "virtualMachineProfile.osProfile.customData", kind: "changed", old: "[secret]", new: "[secret]", secret: true });
             for (const out of [JSON.stringify(d), renderText(d), renderMarkdown(d)]) {
@@ -169,7 +182,8 @@ describe("aura diff", function () {
             const d = JSON.parse(run.stdout) as PlanDiff;
             assert.strictEqual(d.base, "HEAD:profiles/dev.yaml");
             assert.deepStrictEqual(d.profile, [{ path: "infrastructure.compute.management_nodes.max_size", kind: "changed", old: 6, new: 9 }]);
-            assert.ok(d.resources.some((r) => r.name === "aura-dev-management" && r.changes.some((c) => c.path === "tags.max" && c.new === "9")));
+            // max_size 6 → 9 over three zonal scale sets: 2 → 3 each.
+            assert.ok(d.resources.some((r) => r.name === "aura-dev-management-z1" && r.changes.some((c) => c.path === "tags.max" && c.new === "3")));
             const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("aura-diff-") && !f.startsWith("aura-diff-repo-")).sort();
             assert.deepStrictEqual(after, before, "the temporary copy is removed");
 

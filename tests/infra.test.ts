@@ -48,34 +48,44 @@ describe("infra stage (profiles/prod.yaml)", () => {
         }
     });
 
-    it("creates one VM scale set per pool with capacity = min_size, autoscaler tags, a rolling policy with a health signal, and capacity ignored", () => {
+    it("creates one VM scale set per pool and zone with min_size as capacity, autoscaler tags, a rolling policy with a health signal", () => {
         const sets = byType(prod, "azure-native:compute:VirtualMachineScaleSet");
         const expected: Record<string, [number, number, string]> = {
             common: [2, 8, "Standard_DS2_v2"],
             database: [3, 6, "Standard_DS2_v2"],
             management: [3, 6, "Standard_DS3_v2"],
         };
-        assert.strictEqual(sets.length, 3);
+        assert.strictEqual(sets.length, 9);
+        const sums: Record<string, [number, number]> = {};
         for (const set of sets) {
             const tags = set.inputs.tags as Record<string, string>;
-            const [min, max, size] = expected[tags.poolName];
-            assert.deepStrictEqual(set.inputs.sku, { name: size, tier: "Standard", capacity: min });
-            assert.strictEqual(tags.min, String(min));
-            assert.strictEqual(tags.max, String(max));
+            const [, , size] = expected[tags.poolName];
+            const [min, max] = [Number(tags.min), Number(tags.max)];
+            const sum = (sums[tags.poolName] ??= [0, 0]);
+            sum[0] += min;
+            sum[1] += max;
+            assert.deepStrictEqual(set.inputs.sku, { name: size, tier: "Standard", capacity: min }, "a new scale set starts at its min_size");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_enabled"], "true");
             assert.strictEqual(tags["k8s.io_cluster-autoscaler_aura-prod"], "owned");
-            assert.deepStrictEqual(set.inputs.zones, ["1", "2", "3"]);
-            assert.deepStrictEqual(set.options.ignoreChanges, ["sku.capacity"]);
+            assert.deepStrictEqual(set.inputs.zones, [tags.zone]);
+            assert.strictEqual(set.inputs.vmScaleSetName, `aura-prod-${tags.poolName}-z${tags.zone}`);
             assert.strictEqual((set.inputs.upgradePolicy as any).mode, "Rolling");
             const ext = (set.inputs.virtualMachineProfile as any).extensionProfile.extensions;
             assert.ok(ext.some((e: any) => e.type === "ApplicationHealthLinux"), "Rolling needs a health signal");
             assert.strictEqual((set.inputs.virtualMachineProfile as any).osProfile.customData, "[secret]", "agent custom data holds the join token");
         }
-        assert.deepStrictEqual(prod.outputs.pools, {
-            common: { scaleSetName: "aura-prod-common", minSize: 2, maxSize: 8, vmSize: "Standard_DS2_v2" },
-            database: { scaleSetName: "aura-prod-database", minSize: 3, maxSize: 6, vmSize: "Standard_DS2_v2" },
-            management: { scaleSetName: "aura-prod-management", minSize: 3, maxSize: 6, vmSize: "Standard_DS3_v2" },
-        });
+        // The zonal scale sets of a pool add up to the profile's bounds.
+        assert.deepStrictEqual(sums, { common: [2, 8], database: [3, 6], management: [3, 6] });
+        const pools = prod.outputs.pools as Record<string, any>;
+        assert.deepStrictEqual(Object.keys(pools).sort(), ["common", "database", "management"]);
+        assert.deepStrictEqual(pools.common.scaleSets, [
+            { scaleSetName: "aura-prod-common-z1", zone: "1", minSize: 1, maxSize: 3 },
+            { scaleSetName: "aura-prod-common-z2", zone: "2", minSize: 1, maxSize: 3 },
+            { scaleSetName: "aura-prod-common-z3", zone: "3", minSize: 0, maxSize: 2 },
+        ]);
+        for (const [pool, [min, max, size]] of Object.entries(expected)) {
+            assert.deepStrictEqual([pools[pool].minSize, pools[pool].maxSize, pools[pool].vmSize], [min, max, size]);
+        }
     });
 
     it("puts the API server behind a load balancer probed on HTTPS /readyz, open only on 6443", () => {
@@ -133,7 +143,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
             ...byType(shown, "azure-native:compute:VirtualMachine").map((vm) => (vm.inputs.osProfile as any).customData),
             ...byType(shown, "azure-native:compute:VirtualMachineScaleSet").map((s) => (s.inputs.virtualMachineProfile as any).osProfile.customData),
         ] as string[];
-        assert.strictEqual(docs.length, 8);
+        assert.strictEqual(docs.length, 5 + 9);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-cloudinit-"));
         docs.forEach((encoded, i) => {
             const text = zlib.gunzipSync(Buffer.from(encoded, "base64")).toString();

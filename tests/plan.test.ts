@@ -114,7 +114,8 @@ describe("aura plan", () => {
         const out = execFileSync("node", [path.join(ROOT, "bin", "aura.js"), "plan", "profiles/dev.yaml"], { cwd: ROOT, encoding: "utf8" });
         assert.match(out, /^Plan for stack dev \(profiles\/dev\.yaml\): \d+ resources/);
         assert.match(out, /├─ aura:infra:InfraStage {2}aura-dev\n│ {2}├─ /);
-        assert.match(out, /azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common {2}\[ignoreChanges: sku\.capacity\]/);
+        assert.match(out, /azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common-z1\n/);
+        assert.match(out, /azure-native:compute:Disk {2}aura-dev-master-0-etcd {2}\[protect\]/);
         assert.match(out, /adminKubeconfig: \[secret\]/);
     });
 });

@@ -1,34 +1,44 @@
-// Agent pools: one VM scale set per `<pool>_nodes` entry of the profile. The cluster-autoscaler owns
-// the capacity (pulumi up never resets it), and a change of instance type rolls instance by instance.
+// Agent pools: per `<pool>_nodes` entry of the profile, one VM scale set per availability zone (one
+// scale set in a region without zones). Zonal scale sets let the cluster-autoscaler add a node in the
+// zone where a pending pod's disk lives (stateful pools: database, management) and give each zone its
+// own subnet and NAT gateway; `--balance-similar-node-groups` keeps the zones level.
+// A later `pulumi up` keeps what other controllers own on a running scale set: the capacity (the
+// autoscaler) and the load-balancer backend pools (cloud-provider-azure). A change of instance type
+// rolls instance by instance.
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/azure-native/compute";
 import type { AgentPool } from "../../profiles";
 import { encodeCustomData, renderAgentCloudInit } from "./cloudinit";
 import { ADMIN_USERNAME, NODE_OS_DISK, UBUNTU_IMAGE, linuxConfiguration } from "./controlPlane";
 import { computerNamePrefix, scaleSetName } from "./names";
+import { SSH_ACCESS_EXTENSION, scaleSetCapacity, splitOverZones, sshAccessSettings, supportsAcceleratedNetworking } from "./nodes";
 
 /** The kubelet's local health endpoint: the scale set's health signal for rolling upgrades. */
 export const KUBELET_HEALTHZ = { protocol: "http", port: 10248, requestPath: "/healthz" };
 
-/** Tags that cluster-autoscaler's Azure auto-discovery reads, plus the pool name. */
-export function autoscalerTags(clusterName: string, pool: AgentPool): Record<string, string> {
+/** Tags that cluster-autoscaler's Azure auto-discovery reads (bounds of this scale set), plus the pool name. */
+export function autoscalerTags(clusterName: string, pool: string, bounds: { minSize: number; maxSize: number }): Record<string, string> {
     return {
-        poolName: pool.name,
+        poolName: pool,
         "k8s.io_cluster-autoscaler_enabled": "true",
         [`k8s.io_cluster-autoscaler_${clusterName}`]: "owned",
-        min: String(pool.minSize),
-        max: String(pool.maxSize),
+        min: String(bounds.minSize),
+        max: String(bounds.maxSize),
     };
 }
 
 export interface AgentPoolsArgs {
+    /** Resource group of the scale sets. */
     resourceGroupName: pulumi.Input<string>;
     location: string;
     environment: string;
     clusterName: string;
+    /** The profile's pools. */
     pools: AgentPool[];
+    /** Availability zones; [] in a region without zones. */
     zones: string[];
-    subnetId: pulumi.Input<string>;
+    /** Agents subnet per zone, in the order of `zones` (one subnet when there are no zones). */
+    subnetIds: pulumi.Input<string>[];
     kubernetesVersion: string;
     podCidr: string;
     serviceCidr: string;
@@ -37,12 +47,25 @@ export interface AgentPoolsArgs {
     bootstrapToken: pulumi.Input<string>;
     caCertHash: pulumi.Input<string>;
     sshPublicKey: string;
+    /**
+     * Scale sets the last deployment reported (stack output `pools`). Their live model is read before
+     * the update; a scale set not listed is new and starts at its min_size.
+     */
+    deployedScaleSets: string[];
+    /** What the live read waits for, so that it happens just before the update (the control plane). */
+    readAfter: pulumi.Resource[];
     tags: Record<string, string>;
 }
 
-/** What the system stage and the stack outputs need of each pool. */
+/**
+ * One entry per scale set: what the system stage (cluster-autoscaler node groups) and the stack
+ * outputs need. The min/max of a pool's entries add up to the profile's.
+ */
 export interface PoolInfo {
+    /** The pool (`agentpool` label), shared by its zonal scale sets. */
     name: string;
+    /** The zone of this scale set; absent in a region without zones. */
+    zone?: string;
     scaleSetName: string;
     minSize: number;
     maxSize: number;
@@ -50,15 +73,22 @@ export interface PoolInfo {
 }
 
 export class AgentPools extends pulumi.ComponentResource {
+    /** By scale set name. */
     readonly scaleSets: Record<string, compute.VirtualMachineScaleSet> = {};
     readonly pools: PoolInfo[];
 
     constructor(name: string, args: AgentPoolsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:AgentPools", name, {}, opts);
         const { resourceGroupName, location } = args;
+        const deployed = new Set(args.deployedScaleSets);
+        const zones: Array<string | undefined> = args.zones.length ? args.zones : [undefined];
 
-        this.pools = args.pools.map((pool) => {
-            const vmssName = scaleSetName(args.environment, pool.name);
+        this.pools = args.pools.flatMap((pool) => {
+            const bounds = splitOverZones(pool.minSize, pool.maxSize, zones.length);
+            // A zone whose share of max_size is 0 gets no scale set (the autoscaler needs max ≥ 1).
+            return zones.flatMap((zone, i) => (bounds[i].maxSize > 0 ? [{ pool, zone, subnetId: args.subnetIds[i], ...bounds[i] }] : []));
+        }).map(({ pool, zone, subnetId, minSize, maxSize }) => {
+            const vmssName = scaleSetName(args.environment, pool.name, zone);
             // The join token makes this custom data secret; a scale set's model may change, so a new
             // token reaches the instances created after it.
             const customData = pulumi.secret(
@@ -79,16 +109,29 @@ export class AgentPools extends pulumi.ComponentResource {
                 ),
             );
 
-            this.scaleSets[pool.name] = new compute.VirtualMachineScaleSet(vmssName, {
+            // azure-native updates a scale set with a full PUT of the program's inputs, and
+            // `ignoreChanges` would send the last *state* input (stale unless refreshed). So the
+            // program reads the live scale set, as late as it can (after the control plane), and sends
+            // back what others own: the capacity (cluster-autoscaler) and the backend pools
+            // (cloud-provider-azure adds them for Services of type LoadBalancer). `refresh: always`
+            // in Pulumi.yaml keeps the preview free of these diffs; this read is what makes the
+            // update safe even without a refresh. A new scale set (not in the last deployment's
+            // outputs) has nothing to keep: no read, so a first deployment needs no existing resource.
+            const live = deployed.has(vmssName)
+                ? compute.getVirtualMachineScaleSetOutput({ resourceGroupName, vmScaleSetName: vmssName }, { parent: this, dependsOn: args.readAfter })
+                : undefined;
+            const capacity = live ? live.apply((vmss) => scaleSetCapacity(vmss.sku?.capacity, minSize)) : minSize;
+            const backendPools = live ? live.apply((vmss) => liveBackendPools(vmss)) : [];
+
+            this.scaleSets[vmssName] = new compute.VirtualMachineScaleSet(vmssName, {
                 resourceGroupName,
                 location,
                 vmScaleSetName: vmssName,
-                zones: args.zones,
-                sku: { name: pool.vmSize, tier: "Standard", capacity: pool.minSize },
+                zones: zone ? [zone] : undefined,
+                sku: { name: pool.vmSize, tier: "Standard", capacity },
                 orchestrationMode: "Uniform",
                 overprovision: false,
                 singlePlacementGroup: false,
-                zoneBalance: false,
                 upgradePolicy: {
                     mode: "Rolling",
                     rollingUpgradePolicy: {
@@ -101,9 +144,11 @@ export class AgentPools extends pulumi.ComponentResource {
                 },
                 virtualMachineProfile: {
                     osProfile: {
-                        computerNamePrefix: computerNamePrefix(args.environment, pool.name),
+                        computerNamePrefix: computerNamePrefix(args.environment, pool.name, zone),
                         adminUsername: ADMIN_USERNAME,
                         customData,
+                        // A scale set's model may change: new instances get the new key here,
+                        // running ones through the VMAccess extension below at their rolling upgrade.
                         linuxConfiguration: linuxConfiguration(args.sshPublicKey),
                     },
                     storageProfile: {
@@ -115,32 +160,54 @@ export class AgentPools extends pulumi.ComponentResource {
                             name: `${vmssName}-nic`,
                             primary: true,
                             enableIPForwarding: true,
-                            ipConfigurations: [{ name: "ipconfig1", primary: true, subnet: { id: args.subnetId } }],
+                            enableAcceleratedNetworking: supportsAcceleratedNetworking(pool.vmSize),
+                            ipConfigurations: [{
+                                name: "ipconfig1",
+                                primary: true,
+                                subnet: { id: subnetId },
+                                loadBalancerBackendAddressPools: backendPools,
+                            }],
                         }],
                     },
-                    // Rolling upgrades need a health signal: the kubelet's health endpoint, probed
-                    // from inside each instance by the Application Health extension.
                     extensionProfile: {
-                        extensions: [{
-                            name: "kubelet-health",
-                            publisher: "Microsoft.ManagedServices",
-                            type: "ApplicationHealthLinux",
-                            typeHandlerVersion: "1.0",
-                            autoUpgradeMinorVersion: true,
-                            settings: KUBELET_HEALTHZ,
-                        }],
+                        extensions: [
+                            // Rolling upgrades need a health signal: the kubelet's health endpoint,
+                            // probed from inside each instance by the Application Health extension.
+                            {
+                                name: "kubelet-health",
+                                publisher: "Microsoft.ManagedServices",
+                                type: "ApplicationHealthLinux",
+                                typeHandlerVersion: "1.0",
+                                autoUpgradeMinorVersion: true,
+                                settings: KUBELET_HEALTHZ,
+                            },
+                            { name: "ssh-access", ...SSH_ACCESS_EXTENSION, protectedSettings: sshAccessSettings(ADMIN_USERNAME, args.sshPublicKey) },
+                        ],
                     },
                 },
-                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool) },
-            }, {
-                parent: this,
-                // The cluster-autoscaler owns the capacity: pulumi up never sets it back.
-                ignoreChanges: ["sku.capacity"],
-            });
+                tags: { ...args.tags, ...autoscalerTags(args.clusterName, pool.name, { minSize, maxSize }), ...(zone ? { zone } : {}) },
+            }, { parent: this });
 
-            return { name: pool.name, scaleSetName: vmssName, minSize: pool.minSize, maxSize: pool.maxSize, vmSize: pool.vmSize };
+            const info: PoolInfo = { name: pool.name, scaleSetName: vmssName, minSize, maxSize, vmSize: pool.vmSize };
+            return zone ? { ...info, zone } : info;
         });
 
         this.registerOutputs({ pools: this.pools });
     }
+}
+
+/** The backend pools on the live model's primary IP configuration (set by cloud-provider-azure). */
+export function liveBackendPools(vmss: compute.GetVirtualMachineScaleSetResult): Array<{ id: string }> {
+    const nic = vmss.virtualMachineProfile?.networkProfile?.networkInterfaceConfigurations?.find((n) => n.primary);
+    const ip = nic?.ipConfigurations.find((c) => c.primary);
+    return (ip?.loadBalancerBackendAddressPools ?? []).flatMap((p) => (p.id ? [{ id: p.id }] : []));
+}
+
+/** Scale set names found in the last deployment's `pools` output (any shape that names them). */
+export function deployedScaleSetNames(previousPools: unknown): string[] {
+    if (Array.isArray(previousPools)) return previousPools.flatMap(deployedScaleSetNames);
+    if (previousPools === null || typeof previousPools !== "object") return [];
+    return Object.entries(previousPools).flatMap(([key, value]) =>
+        key === "scaleSetName" && typeof value === "string" ? [value] : deployedScaleSetNames(value),
+    );
 }

@@ -1,6 +1,7 @@
 // The control plane: one VM per master (the seed: masters are individual VMs, not a scale set),
-// round-robin over the zones, each with an etcd data disk, and the API server behind a Standard
-// public load balancer probed on HTTPS /readyz.
+// round-robin over the zones, each with its own protected etcd disk, and the API server behind a
+// Standard public load balancer probed on HTTPS /readyz. Masters update one after another (etcd keeps
+// its quorum) and take SSH key changes through an extension (a VM's keys are fixed at creation).
 // Masters fetch the PKI from the metadata store at boot with a read-only managed identity, so their
 // custom data holds no secret and nothing that rotates (a VM's custom data can never change).
 import * as pulumi from "@pulumi/pulumi";
@@ -8,8 +9,11 @@ import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import { encodeCustomData, renderMasterCloudInit } from "./cloudinit";
 import { masterName } from "./names";
+import { SSH_ACCESS_EXTENSION, sshAccessSettings, supportsAcceleratedNetworking, zonesInput } from "./nodes";
 
 export const API_SERVER_PORT = 6443;
+/** Size of each master's etcd disk. */
+const ETCD_DISK_GB = 64;
 
 /** The OS image of every node: Ubuntu 24.04 LTS (Gen2). */
 export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" };
@@ -39,8 +43,10 @@ export interface ControlPlaneArgs {
     clusterName: string;
     count: number;
     vmSize: string;
+    /** Availability zones; [] in a region without zones. */
     zones: string[];
-    subnetId: pulumi.Input<string>;
+    /** Masters subnet per zone, in the order of `zones` (one without zones); master i joins subnet i mod n. */
+    subnetIds: pulumi.Input<string>[];
     /** DNS label of the API server's public IP. */
     apiDnsLabel: pulumi.Input<string>;
     kubernetesVersion: string;
@@ -76,7 +82,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             publicIpAddressName: `${name}-api-ip`,
             sku: { name: "Standard", tier: "Regional" },
             publicIPAllocationMethod: "Static",
-            zones: args.zones,
+            zones: zonesInput(args.zones),
             dnsSettings: { domainNameLabel: args.apiDnsLabel },
             tags,
         }, parent);
@@ -119,16 +125,17 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.masters = [];
         for (let i = 0; i < args.count; i++) {
             const vmName = masterName(args.environment, i);
-            const zone = args.zones[i % args.zones.length];
+            const zone: string | undefined = args.zones[i % args.zones.length];
             const nic = new network.NetworkInterface(`${vmName}-nic`, {
                 resourceGroupName,
                 location,
                 networkInterfaceName: `${vmName}-nic`,
+                enableAcceleratedNetworking: supportsAcceleratedNetworking(args.vmSize),
                 ipConfigurations: [{
                     name: "ipconfig1",
                     primary: true,
                     privateIPAllocationMethod: "Dynamic",
-                    subnet: { id: args.subnetId },
+                    subnet: { id: args.subnetIds[i % args.subnetIds.length] },
                     loadBalancerBackendAddressPools: [{ id: pulumi.interpolate`${lb.id}/backendAddressPools/masters` }],
                 }],
                 tags,
@@ -151,11 +158,25 @@ export class ControlPlane extends pulumi.ComponentResource {
                     ),
                 );
 
-            this.masters.push(new compute.VirtualMachine(vmName, {
+            // etcd's disk is its own resource, protected and in its master's zone: a rebuilt master
+            // attaches the same disk (its data survives), and nothing deletes it by accident.
+            const etcdDisk = new compute.Disk(`${vmName}-etcd`, {
+                resourceGroupName,
+                location,
+                diskName: `${vmName}-etcd`,
+                zones: zonesInput(zone ? [zone] : []),
+                sku: { name: "Premium_LRS" },
+                creationData: { createOption: "Empty" },
+                diskSizeGB: ETCD_DISK_GB,
+                tags: { ...tags, role: "etcd" },
+            }, { ...parent, protect: true });
+
+            const previous = this.masters[i - 1];
+            const master = new compute.VirtualMachine(vmName, {
                 resourceGroupName,
                 location,
                 vmName,
-                zones: [zone],
+                zones: zonesInput(zone ? [zone] : []),
                 hardwareProfile: { vmSize: args.vmSize },
                 identity: { type: "UserAssigned", userAssignedIdentities: [args.metadata.identityId] },
                 osProfile: {
@@ -169,26 +190,38 @@ export class ControlPlane extends pulumi.ComponentResource {
                     osDisk: { ...NODE_OS_DISK, name: `${vmName}-os`, deleteOption: "Delete" },
                     // etcd gets its own disk (LUN 0): its fsync latency decides the cluster's health.
                     dataDisks: [{
-                        name: `${vmName}-etcd`,
                         lun: 0,
-                        createOption: "Empty",
-                        diskSizeGB: 64,
+                        createOption: "Attach",
                         caching: "None",
-                        managedDisk: { storageAccountType: "Premium_LRS" },
+                        managedDisk: { id: etcdDisk.id },
                         deleteOption: "Detach",
                     }],
                 },
                 networkProfile: { networkInterfaces: [{ id: nic.id, primary: true }] },
                 diagnosticsProfile: { bootDiagnostics: { enabled: true } },
-                tags: { ...tags, role: "master", zone },
+                tags: { ...tags, role: "master", ...(zone ? { zone } : {}) },
             }, {
                 ...parent,
-                dependsOn: args.bootDependencies,
+                // One master at a time: an update that restarts a VM (a size change) waits until the
+                // previous master is back, so etcd never loses two members at once.
+                dependsOn: [...args.bootDependencies, ...(previous ? [previous] : [])],
                 // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
                 // a newer boot script applies to masters created from now on, never by replacement.
-                // The image's "latest" is resolved at creation in the same way.
-                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference"],
-            }));
+                // The image's "latest" is resolved at creation in the same way. The SSH keys are fixed
+                // at creation too (PropertyChangeNotAllowed): a new key arrives through the extension below.
+                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"],
+            });
+            this.masters.push(master);
+
+            new compute.VirtualMachineExtension(`${vmName}-ssh-access`, {
+                resourceGroupName,
+                location,
+                vmName: master.name,
+                vmExtensionName: "ssh-access",
+                ...SSH_ACCESS_EXTENSION,
+                protectedSettings: sshAccessSettings(ADMIN_USERNAME, args.sshPublicKey),
+                tags,
+            }, parent);
         }
 
         this.registerOutputs({ apiServerUrl: this.apiServerUrl });

@@ -15,10 +15,14 @@ import { Pki, adminKubeconfig } from "./pki";
 import { ServicePrincipal } from "./servicePrincipal";
 
 export { checkMasterCount } from "./guard";
+export { deployedScaleSetNames } from "./agentPools";
 
 /** Where the root kubeconfig is kept in the metadata store. */
 export const ADMIN_KUBECONFIG_BLOB = "kubeconfig/admin.json";
-const SP_PASSWORD_LIFETIME_DAYS = 365;
+/** The cluster's password renews on the first `pulumi up` after this many days… */
+const SP_PASSWORD_ROTATION_DAYS = 300;
+/** …and stays valid this long, so a late run still finds the old password working. */
+const SP_PASSWORD_LIFETIME_DAYS = 400;
 
 export interface InfraStageArgs {
     /** The validated deployment profile. */
@@ -27,6 +31,8 @@ export interface InfraStageArgs {
     sshPublicKey: string;
     /** Service principal password generation (stack config); changing it rotates the password. */
     servicePrincipalRotation: string;
+    /** Scale set names the last deployment reported (stack output `pools`); [] on the first. */
+    deployedScaleSets?: string[];
 }
 
 /** What the stage publishes as stack outputs. */
@@ -35,11 +41,35 @@ export interface InfraOutputs {
     location: string;
     apiServerUrl: pulumi.Output<string>;
     metadataStoreUrl: pulumi.Output<string>;
-    /** Per pool: scale set name and autoscaler bounds. */
-    pools: Record<string, Omit<PoolInfo, "name">>;
+    /** Per pool: its bounds and VM size, and its scale sets (one per zone) with their autoscaler bounds. */
+    pools: Record<string, PoolOutput>;
     servicePrincipalClientId: pulumi.Output<string>;
+    /** When the cluster's current password expires (RFC 3339); it renews well before. */
+    servicePrincipalPasswordExpiry: pulumi.Output<string>;
+    /** Resource group of the metadata store, outside the cluster principal's scope. */
+    metadataResourceGroup: pulumi.Output<string>;
     /** The root kubeconfig (secret): break-glass only. */
     adminKubeconfig: pulumi.Output<string>;
+}
+
+/** Stack output `pools`: one entry per profile pool. */
+export interface PoolOutput {
+    minSize: number;
+    maxSize: number;
+    vmSize: string;
+    scaleSets: Array<Omit<PoolInfo, "name" | "vmSize">>;
+}
+
+/** Groups the scale sets by pool; the bounds are the sums of the pool's scale sets (the profile's). */
+export function poolOutputs(scaleSets: PoolInfo[]): Record<string, PoolOutput> {
+    const out: Record<string, PoolOutput> = {};
+    for (const { name, vmSize, ...set } of scaleSets) {
+        const pool = (out[name] ??= { minSize: 0, maxSize: 0, vmSize, scaleSets: [] });
+        pool.minSize += set.minSize;
+        pool.maxSize += set.maxSize;
+        pool.scaleSets.push(set);
+    }
+    return out;
 }
 
 /** What the system stage needs to know of the cluster and its Azure surroundings. */
@@ -86,6 +116,11 @@ export class InfraStage extends pulumi.ComponentResource {
         const clientConfig = authorization.getClientConfigOutput(parent);
         const subscriptionId = clientConfig.subscriptionId;
 
+        // The metadata store (CA keys, root kubeconfig) lives in its own resource group: the cluster
+        // principal's Contributor role covers the cluster's group only, so it can neither list the
+        // store's keys nor read its blobs.
+        const metadataRg = new resources.ResourceGroup(`${name}-metadata-rg`, { resourceGroupName: `${name}-metadata-rg`, location, tags }, parent);
+
         const net = new Network(`${name}-net`, {
             resourceGroupName: rg.name,
             location,
@@ -101,13 +136,15 @@ export class InfraStage extends pulumi.ComponentResource {
             resourceGroupId: rg.id,
             subscriptionId,
             rotation: args.servicePrincipalRotation,
+            passwordRotationDays: SP_PASSWORD_ROTATION_DAYS,
             passwordLifetimeDays: SP_PASSWORD_LIFETIME_DAYS,
         }, parent);
 
         // Globally unique names need a random part; it is kept in state, so names never change.
         const suffix = new random.RandomString(`${name}-suffix`, { length: 6, lower: true, numeric: true, upper: false, special: false }, parent).result;
         const store = new MetadataStore(`${name}-metadata`, {
-            resourceGroupName: rg.name,
+            resourceGroupName: metadataRg.name,
+            zoneRedundant: infra.zones.length > 0,
             location,
             subscriptionId,
             accountName: suffix.apply((s) => storageAccountName(env, s)),
@@ -137,7 +174,7 @@ export class InfraStage extends pulumi.ComponentResource {
             count: infra.compute.masters.size,
             vmSize: infra.compute.masters.type,
             zones: infra.zones,
-            subnetId: net.mastersSubnet.id,
+            subnetIds: net.mastersSubnets.map((s) => s.id),
             apiDnsLabel: dnsLabel,
             kubernetesVersion: profile.kubernetes.version,
             podCidr: infra.network.pod_cidr,
@@ -168,7 +205,7 @@ export class InfraStage extends pulumi.ComponentResource {
             clusterName: name,
             pools: profile.pools,
             zones: infra.zones,
-            subnetId: net.agentsSubnet.id,
+            subnetIds: net.agentsSubnets.map((s) => s.id),
             kubernetesVersion: profile.kubernetes.version,
             podCidr: infra.network.pod_cidr,
             serviceCidr: infra.network.service_cidr,
@@ -177,6 +214,8 @@ export class InfraStage extends pulumi.ComponentResource {
             bootstrapToken: pki.bootstrapToken,
             caCertHash: pki.caCertHash,
             sshPublicKey: args.sshPublicKey,
+            deployedScaleSets: args.deployedScaleSets ?? [],
+            readAfter: [controlPlane],
             tags,
         }, { ...parent, dependsOn: [controlPlane] });
 
@@ -186,7 +225,8 @@ export class InfraStage extends pulumi.ComponentResource {
             resourceGroup: rg.name,
             location,
             vnetName: net.vnet.name,
-            subnetName: net.agentsSubnet.name.apply((n) => n ?? "agents"),
+            // One agents subnet per zone; the cloud provider's default (internal load balancers) is the first.
+            subnetName: net.agentsSubnets[0].name.apply((n) => n ?? "agents"),
             securityGroupName: net.agentsNsg.name,
             caCertPem: pki.clusterCa.certPem,
             apiServerUrl: controlPlane.apiServerUrl,
@@ -199,8 +239,10 @@ export class InfraStage extends pulumi.ComponentResource {
             location,
             apiServerUrl: controlPlane.apiServerUrl,
             metadataStoreUrl: store.url,
-            pools: Object.fromEntries(this.agentPools.pools.map(({ name: pool, ...info }) => [pool, info])),
+            pools: poolOutputs(this.agentPools.pools),
             servicePrincipalClientId: this.servicePrincipal.clientId,
+            servicePrincipalPasswordExpiry: this.servicePrincipal.passwordExpiry,
+            metadataResourceGroup: metadataRg.name,
             adminKubeconfig: this.adminKubeconfig,
         };
         this.registerOutputs({ ...this.outputs });

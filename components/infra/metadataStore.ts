@@ -13,7 +13,10 @@ export const METADATA_CONTAINER = "cluster-metadata";
 const RETENTION_DAYS = 30;
 
 export interface MetadataStoreArgs {
+    /** A resource group of its own: outside the cluster principal's scope. */
     resourceGroupName: pulumi.Input<string>;
+    /** Zone-redundant storage (ZRS) where the region has zones; locally redundant (LRS) otherwise. */
+    zoneRedundant: boolean;
     location: string;
     subscriptionId: pulumi.Input<string>;
     /** Storage account name (see names.ts). */
@@ -48,7 +51,7 @@ export class MetadataStore extends pulumi.ComponentResource {
             location,
             accountName: args.accountName,
             kind: "StorageV2",
-            sku: { name: "Standard_ZRS" },
+            sku: { name: args.zoneRedundant ? "Standard_ZRS" : "Standard_LRS" },
             accessTier: "Hot",
             enableHttpsTrafficOnly: true,
             minimumTlsVersion: "TLS1_2",

@@ -26,16 +26,17 @@ export function masterName(environment: string, index: number): string {
     return `aura-${environment}-master-${index}`;
 }
 
-/** VM scale set name of a pool; also the cluster-autoscaler's node group name. */
-export function scaleSetName(environment: string, pool: string): string {
-    return `aura-${environment}-${pool}`;
+/** VM scale set name of a pool's scale set in `zone` (none without zones); the autoscaler's node group name. */
+export function scaleSetName(environment: string, pool: string, zone?: string): string {
+    return zone ? `aura-${environment}-${pool}-z${zone}` : `aura-${environment}-${pool}`;
 }
 
 /**
  * Computer-name prefix of a pool's instances. Azure appends a 6-character suffix; the seed's nodes
  * read `k8s-<pool>-…`, and ours read `<env>-<pool>-` so two environments never share node names.
+ * Instance ids count per scale set, so each zonal scale set needs its own prefix (`<env>-<pool>-z1-`).
  * Linux allows a prefix of up to 58 characters.
  */
-export function computerNamePrefix(environment: string, pool: string): string {
-    return `${environment}-${pool}-`.slice(0, 58);
+export function computerNamePrefix(environment: string, pool: string, zone?: string): string {
+    return `${environment}-${pool}-${zone ? `z${zone}-` : ""}`.slice(0, 58);
 }

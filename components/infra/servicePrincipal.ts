@@ -16,8 +16,17 @@ export interface ServicePrincipalArgs {
     subscriptionId: pulumi.Input<string>;
     /** Changing it replaces the password at once (a manual rotation). */
     rotation: string;
-    /** Days a password lives; a new one is made on the first `pulumi up` after that. */
+    /** Days after which the first `pulumi up` (it refreshes first: Pulumi.yaml) makes a new password. */
+    passwordRotationDays: number;
+    /** Days a password stays valid; longer than the rotation, so the two overlap. */
     passwordLifetimeDays: number;
+}
+
+/** `rfc3339` plus `days`, in the same RFC 3339 form (seconds, UTC). */
+export function addDays(rfc3339: string, days: number): string {
+    const t = Date.parse(rfc3339);
+    if (Number.isNaN(t)) throw new Error(`not an RFC 3339 time: ${rfc3339}`);
+    return new Date(t + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export class ServicePrincipal extends pulumi.ComponentResource {
@@ -25,6 +34,8 @@ export class ServicePrincipal extends pulumi.ComponentResource {
     readonly objectId: pulumi.Output<string>;
     /** The client secret (a Pulumi secret). */
     readonly clientSecret: pulumi.Output<string>;
+    /** When the current password expires (RFC 3339). */
+    readonly passwordExpiry: pulumi.Output<string>;
 
     constructor(name: string, args: ServicePrincipalArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:ServicePrincipal", name, {}, opts);
@@ -36,16 +47,21 @@ export class ServicePrincipal extends pulumi.ComponentResource {
         }, parent);
         const sp = new azuread.ServicePrincipal(`${name}-sp`, { clientId: app.clientId }, parent);
 
-        // The expiry comes from a resource that keeps its value in state, never from the clock.
-        const expiry = new time.Rotating(`${name}-rotation`, {
-            rotationDays: args.passwordLifetimeDays,
+        // Times come from a resource that keeps them in state, never from the clock. time.Rotating
+        // notices its rotation time only when refreshed (Pulumi.yaml: `refresh: always`); then it is
+        // recreated, and so is the password. The password outlives the rotation time by
+        // lifetime − rotation days, so a `pulumi up` run late still finds the old one valid, and
+        // the new one exists (and reaches the cluster's Secrets) before the old one is deleted.
+        const rotation = new time.Rotating(`${name}-rotation`, {
+            rotationDays: args.passwordRotationDays,
             triggers: { rotation: args.rotation },
         }, parent);
+        const endDate = rotation.rfc3339.apply((created) => addDays(created, args.passwordLifetimeDays));
         const password = new azuread.ApplicationPassword(`${name}-password`, {
             applicationId: app.id,
             displayName: `rotation ${args.rotation}`,
-            endDate: expiry.rotationRfc3339,
-            rotateWhenChanged: { rotation: args.rotation, expiry: expiry.rotationRfc3339 },
+            endDate,
+            rotateWhenChanged: { rotation: args.rotation, rotated: rotation.rfc3339 },
         }, { ...parent, additionalSecretOutputs: ["value"] });
 
         new authorization.RoleAssignment(`${name}-contributor`, {
@@ -59,6 +75,7 @@ export class ServicePrincipal extends pulumi.ComponentResource {
         this.clientId = app.clientId;
         this.objectId = sp.objectId;
         this.clientSecret = pulumi.secret(password.value);
+        this.passwordExpiry = endDate;
         this.registerOutputs({ clientId: this.clientId });
     }
 }

@@ -1,0 +1,267 @@
+// The policy pack (policy/): each policy judged with a resource that passes and one that fails,
+// called the way the Pulumi engine calls it (hand-built validation args); and the plans of the
+// committed profiles pass the whole pack.
+import * as assert from "assert";
+import type { PolicyResource, PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import {
+    UNKNOWN,
+    cpuRequests,
+    hpaRule,
+    mastersOdd,
+    policies,
+    roleScope,
+    scaleSetCapacityIgnored,
+    singletonReplicas,
+    storageLocked,
+    storagePrivate,
+    storageVersioned,
+} from "../policy/policies";
+import { Plan, PlannedResource } from "../cli/plan";
+import { plan } from "./helpers";
+
+const RG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/aura-prod";
+
+interface Res {
+    type: string;
+    name?: string;
+    props: Record<string, any>;
+    opts?: Partial<PolicyResourceOptions>;
+    config?: Record<string, unknown>;
+}
+
+function options(opts: Partial<PolicyResourceOptions> = {}): PolicyResourceOptions {
+    return {
+        protect: false,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+        ...opts,
+    };
+}
+
+function notApplicable(reason?: string): never {
+    throw new Error(`not applicable: ${reason}`);
+}
+
+/** The violations `policy` reports for one resource. */
+async function violations(policy: ResourceValidationPolicy, r: Res): Promise<string[]> {
+    const name = r.name ?? "r";
+    const args: ResourceValidationArgs = {
+        type: r.type,
+        props: r.props,
+        urn: `urn:pulumi:prod::aura-platform::${r.type}::${name}`,
+        name,
+        opts: options(r.opts),
+        stackTags: new Map(),
+        isType: () => false,
+        asType: () => undefined,
+        getConfig: <T extends object>() => (r.config ?? {}) as T,
+        notApplicable,
+    };
+    const found: string[] = [];
+    const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+    for (const validate of validations) await validate(args, (message) => found.push(message));
+    return found;
+}
+
+/** A stack resource as the engine hands it to stack policies. */
+function stackResource(r: Res & { propertyDependencies?: Record<string, PolicyResource[]> }): PolicyResource {
+    const name = r.name ?? "r";
+    return {
+        type: r.type,
+        props: r.props,
+        urn: `urn:pulumi:prod::aura-platform::${r.type}::${name}`,
+        name,
+        opts: options(r.opts),
+        dependencies: [],
+        propertyDependencies: r.propertyDependencies ?? {},
+        isType: () => false,
+        asType: () => undefined,
+    };
+}
+
+async function stackViolations(policy: StackValidationPolicy, resources: PolicyResource[]): Promise<string[]> {
+    const found: string[] = [];
+    await policy.validateStack({ resources, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable }, (m) => found.push(m));
+    return found;
+}
+
+const ACCOUNT = {
+    type: "azure-native:storage:StorageAccount",
+    name: "meta-account",
+    props: { accountName: "aurametaprod", allowBlobPublicAccess: false, enableHttpsTrafficOnly: true, minimumTlsVersion: "TLS1_2" },
+    opts: { protect: true },
+};
+
+function container(name: string, image = "nginx:1.27", resources: object = { requests: { cpu: "100m", memory: "128Mi" } }) {
+    return { name, image, resources };
+}
+
+describe("policy pack", () => {
+    it("lists every policy once, all mandatory", () => {
+        const names = policies.map((p) => p.name);
+        assert.strictEqual(new Set(names).size, names.length);
+        assert.ok(policies.every((p) => p.enforcementLevel === "mandatory"));
+        assert.strictEqual(policies.length, 9);
+    });
+
+    describe("storage-private", () => {
+        it("passes a private, protected account and a private container", async () => {
+            assert.deepStrictEqual(await violations(storagePrivate, ACCOUNT), []);
+            assert.deepStrictEqual(await violations(storagePrivate, { type: "azure-native:storage:BlobContainer", props: { publicAccess: "None" } }), []);
+        });
+        it("fails a public or unprotected account and a public container", async () => {
+            const v = await violations(storagePrivate, { ...ACCOUNT, props: { ...ACCOUNT.props, allowBlobPublicAccess: true, minimumTlsVersion: "TLS1_0" }, opts: {} });
+            assert.strictEqual(v.length, 3, v.join("\n"));
+            assert.match(v.join("\n"), /allowBlobPublicAccess must be false.*got true/);
+            assert.match(v.join("\n"), /minimumTlsVersion must be TLS1_2 or newer — got "TLS1_0"/);
+            assert.match(v.join("\n"), /protect: true/);
+            assert.match((await violations(storagePrivate, { type: "azure-native:storage:BlobContainer", props: { publicAccess: "Blob" } }))[0], /publicAccess must be "None"/);
+        });
+    });
+
+    describe("storage-versioned", () => {
+        const ok = { type: "azure-native:storage:BlobServiceProperties", props: { accountName: "aurametaprod", isVersioningEnabled: true, deleteRetentionPolicy: { enabled: true, days: 30 } } };
+        it("passes versioning with soft delete", async () => assert.deepStrictEqual(await violations(storageVersioned, ok), []));
+        it("fails without versioning or soft delete", async () => {
+            const v = await violations(storageVersioned, { ...ok, props: { accountName: "aurametaprod", isVersioningEnabled: false } });
+            assert.strictEqual(v.length, 2, v.join("\n"));
+            assert.match(v[0], /isVersioningEnabled must be true — got false/);
+        });
+    });
+
+    describe("storage-locked", () => {
+        const account = stackResource(ACCOUNT);
+        const service = stackResource({ type: "azure-native:storage:BlobServiceProperties", props: { accountName: "aurametaprod", isVersioningEnabled: true } });
+        it("passes an account with a CanNotDelete lock (by property dependency, value unknown in preview) and a blob service", async () => {
+            const lock = stackResource({ type: "azure-native:authorization:ManagementLockByScope", props: { scope: UNKNOWN, level: "CanNotDelete" }, propertyDependencies: { scope: [account] } });
+            assert.deepStrictEqual(await stackViolations(storageLocked, [account, service, lock]), []);
+            const byId = stackResource({ type: "azure-native:authorization:ManagementLockByScope", props: { scope: `${RG}/providers/Microsoft.Storage/storageAccounts/aurametaprod`, level: "CanNotDelete" } });
+            assert.deepStrictEqual(await stackViolations(storageLocked, [account, service, byId]), []);
+        });
+        it("fails an account without a lock, or with a lock on something else, or without a blob service", async () => {
+            const elsewhere = stackResource({ type: "azure-native:authorization:ManagementLockByScope", props: { scope: RG, level: "CanNotDelete" } });
+            const v = await stackViolations(storageLocked, [account, elsewhere]);
+            assert.strictEqual(v.length, 2, v.join("\n"));
+            assert.match(v[0], /meta-account: no CanNotDelete management lock/);
+            assert.match(v[1], /no blob service properties/);
+        });
+    });
+
+    describe("masters-odd", () => {
+        const masters = (n: number) =>
+            Array.from({ length: n }, (_, i) => stackResource({ type: "azure-native:compute:VirtualMachine", name: `m${i}`, props: { tags: { role: "master", zone: String((i % 3) + 1) } } }));
+        const agent = stackResource({ type: "azure-native:compute:VirtualMachine", name: "jump", props: { tags: {} } });
+        it("passes 3 or 5 masters", async () => {
+            assert.deepStrictEqual(await stackViolations(mastersOdd, [...masters(3), agent]), []);
+            assert.deepStrictEqual(await stackViolations(mastersOdd, masters(5)), []);
+        });
+        it("fails 4 masters", async () => assert.match((await stackViolations(mastersOdd, [...masters(4), agent]))[0], /^4 masters: etcd needs an odd count/));
+    });
+
+    describe("role-scope-resource-group", () => {
+        const assignment = (scope: string) => ({ type: "azure-native:authorization:RoleAssignment", props: { principalType: "ServicePrincipal", scope } });
+        it("passes a resource group or a resource inside it, and waits for an unknown scope", async () => {
+            assert.deepStrictEqual(await violations(roleScope, assignment(RG)), []);
+            assert.deepStrictEqual(await violations(roleScope, assignment(`${RG}/providers/Microsoft.Storage/storageAccounts/x/blobServices/default/containers/c`)), []);
+            assert.deepStrictEqual(await violations(roleScope, assignment(UNKNOWN)), []);
+        });
+        it("fails a subscription or management group scope", async () => {
+            assert.match((await violations(roleScope, assignment("/subscriptions/00000000-0000-0000-0000-000000000000")))[0], /scope must be a resource group or inside one/);
+            assert.strictEqual((await violations(roleScope, assignment("/providers/Microsoft.Management/managementGroups/root"))).length, 1);
+        });
+    });
+
+    describe("hpa-3x-80", () => {
+        const hpa = (min: number, max: number, cpu: number) => ({
+            type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+            props: {
+                metadata: { name: "nlp" },
+                spec: {
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "nlp" },
+                    minReplicas: min,
+                    maxReplicas: max,
+                    metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: cpu } } }],
+                },
+            },
+        });
+        it("passes min 2, max 6, CPU 80%", async () => assert.deepStrictEqual(await violations(hpaRule, hpa(2, 6, 80)), []));
+        it("fails max 5 or CPU 90%", async () => {
+            assert.match((await violations(hpaRule, hpa(2, 5, 80)))[0], /maxReplicas must be 3 × minReplicas = 6 — got 5/);
+            assert.match((await violations(hpaRule, hpa(2, 6, 90)))[0], /Utilization 80% — got 90/);
+        });
+        it("follows the pack config when the platform's rule is restated", async () => {
+            assert.deepStrictEqual(await violations(hpaRule, { ...hpa(2, 8, 70), config: { maxFactor: 4, cpuTargetPercent: 70 } }), []);
+        });
+    });
+
+    describe("singleton-one-replica", () => {
+        const deployment = (name: string, replicas?: number) => ({ type: "kubernetes:apps/v1:Deployment", props: { metadata: { name }, spec: { replicas } } });
+        it("passes one insights-loader and a scaled ordinary service", async () => {
+            assert.deepStrictEqual(await violations(singletonReplicas, deployment("insights-loader", 1)), []);
+            assert.deepStrictEqual(await violations(singletonReplicas, deployment("nlp", 4)), []);
+        });
+        it("fails two insights-loaders, a chart's kube-state-metrics with 2, and an HPA on a singleton", async () => {
+            assert.match((await violations(singletonReplicas, deployment("insights-loader", 2)))[0], /insights-loader is a singleton: spec.replicas must be 1 — got 2/);
+            assert.strictEqual((await violations(singletonReplicas, deployment("monitoring-kube-state-metrics", 2))).length, 1);
+            const hpa = { type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", props: { spec: { scaleTargetRef: { kind: "Deployment", name: "insights-loader" } } } };
+            assert.match((await violations(singletonReplicas, hpa))[0], /must not have a HorizontalPodAutoscaler/);
+        });
+    });
+
+    describe("scale-set-capacity-ignored", () => {
+        const vmss = { type: "azure-native:compute:VirtualMachineScaleSet", props: { sku: { name: "Standard_DS2_v2", capacity: 2 } } };
+        it("passes with ignoreChanges sku.capacity", async () => assert.deepStrictEqual(await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["sku.capacity"] } }), []));
+        it("fails without it", async () => assert.match((await violations(scaleSetCapacityIgnored, { ...vmss, opts: { ignoreChanges: ["tags"] } }))[0], /must include "sku.capacity"/));
+    });
+
+    describe("container-cpu-requests", () => {
+        const deployment = (...containers: object[]) => ({ type: "kubernetes:apps/v1:Deployment", props: { spec: { template: { spec: { containers } } } } });
+        it("passes containers that request CPU, in a Deployment and a CronJob", async () => {
+            assert.deepStrictEqual(await violations(cpuRequests, deployment(container("app"), container("sidecar"))), []);
+            const cron = { type: "kubernetes:batch/v1:CronJob", props: { spec: { jobTemplate: { spec: { template: { spec: { containers: [container("job")] } } } } } } };
+            assert.deepStrictEqual(await violations(cpuRequests, cron), []);
+        });
+        it("fails a container with only a memory request, and an init container without resources", async () => {
+            const v = await violations(cpuRequests, deployment(container("app", "x", { requests: { memory: "1Gi" } })));
+            assert.match(v[0], /containers "app": resources.requests.cpu is not set/);
+            const job = { type: "kubernetes:batch/v1:Job", props: { spec: { template: { spec: { initContainers: [{ name: "init" }], containers: [container("job")] } } } } };
+            assert.match((await violations(cpuRequests, job))[0], /initContainers "init"/);
+        });
+    });
+
+    describe("the committed profiles' plans", () => {
+        for (const [profile, stack] of [["profiles/dev.yaml", "dev"], ["profiles/prod.yaml", "prod"]]) {
+            it(`${profile} passes every policy`, async function () {
+                this.timeout(120_000);
+                const p = await plan({ profile, stack });
+                const found = await checkPlan(p);
+                assert.deepStrictEqual(found, []);
+                assert.ok(p.resources.some((r) => r.type === "azure-native:storage:StorageAccount"), "the pack had something to judge");
+            });
+        }
+    });
+});
+
+/** Every violation the pack reports for a plan, as `<policy> <resource>: <message>`. */
+async function checkPlan(p: Plan): Promise<string[]> {
+    const unknowns = (v: unknown): unknown =>
+        v === "[unknown]" ? UNKNOWN : Array.isArray(v) ? v.map(unknowns) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unknowns(x)])) : v;
+    const asRes = (r: PlannedResource): Res => ({
+        type: r.type,
+        name: r.name,
+        props: unknowns(r.inputs) as Record<string, any>,
+        opts: { protect: !!r.options.protect, ignoreChanges: r.options.ignoreChanges ?? [] },
+    });
+    const found: string[] = [];
+    const stack = p.resources.map((r) => stackResource(asRes(r)));
+    for (const policy of policies) {
+        if ("validateStack" in policy) {
+            for (const m of await stackViolations(policy, stack)) found.push(`${policy.name}: ${m}`);
+            continue;
+        }
+        for (const r of p.resources) for (const m of await violations(policy, asRes(r))) found.push(`${policy.name} ${r.name}: ${m}`);
+    }
+    return found;
+}
