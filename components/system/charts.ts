@@ -55,6 +55,42 @@ export const CHARTS = {
         repo: "https://postfinance.github.io/kubelet-csr-approver",
         why: "Approves kubelet serving-certificate requests only for the cluster's node names and subnets (serverTLSBootstrap)",
     },
+    kubePrometheusStack: {
+        chart: "kube-prometheus-stack",
+        version: "88.5.3",
+        repo: "https://prometheus-community.github.io/helm-charts",
+        why: "the upstream Prometheus Operator bundle: Prometheus, Alertmanager, node-exporter, kube-state-metrics, Grafana with the node and pod dashboards",
+    },
+    fluentBitCollector: {
+        chart: "fluent-bit-collector",
+        version: "1.1.1",
+        repo: "https://fluent.github.io/helm-charts",
+        why: "fluent's own chart for Fluent Bit as a per-node DaemonSet that tails container logs with Kubernetes metadata",
+    },
+    fluentBitAggregator: {
+        chart: "fluent-bit-aggregator",
+        version: "1.1.1",
+        repo: "https://fluent.github.io/helm-charts",
+        why: "fluent's own chart for Fluent Bit as an aggregating StatefulSet with a persistent buffer (the runbook's fluent-bit-aggregator)",
+    },
+    eckOperator: {
+        chart: "eck-operator",
+        version: "3.5.0",
+        repo: "https://helm.elastic.co",
+        why: "Elastic's operator (ECK) runs Elasticsearch and Kibana from custom resources, with rolling upgrades and its own PDB",
+    },
+    cloudnativePg: {
+        chart: "cloudnative-pg",
+        version: "0.29.0",
+        repo: "https://cloudnative-pg.github.io/charts",
+        why: "CloudNativePG (CNCF) runs PostgreSQL with streaming replicas, automated failover and PDBs from a Cluster resource",
+    },
+    mongodbKubernetes: {
+        chart: "mongodb-kubernetes",
+        version: "1.10.0",
+        repo: "https://mongodb.github.io/helm-charts",
+        why: "MongoDB's maintained operator (successor of the archived community operator); its MongoDBCommunity resource runs a replica set",
+    },
 } as const satisfies Record<string, ChartPin>;
 
 export type ChartKey = keyof typeof CHARTS;
@@ -62,6 +98,8 @@ export type ChartKey = keyof typeof CHARTS;
 export interface PinnedChartArgs {
     /** Which pinned chart. */
     chart: ChartKey;
+    /** Helm release name (default: the chart's name); the charts name their objects after it. */
+    release?: string;
     /** Namespace the release goes to. */
     namespace: pulumi.Input<string>;
     /** Chart values (only what differs from the chart's defaults). */
@@ -80,7 +118,7 @@ export function pinnedChart(
     const pin: ChartPin = CHARTS[args.chart];
     return new k8s.helm.v4.Chart(name, {
         // The release is named after the chart, so its objects read `cluster-autoscaler`, `metrics-server`…
-        name: pin.chart,
+        name: args.release ?? pin.chart,
         chart: pin.chart,
         version: pin.version,
         repositoryOpts: { repo: pin.repo },
@@ -88,3 +126,27 @@ export function pinnedChart(
         values: args.values,
     }, opts);
 }
+
+/** One pinned image (or product version) an operator runs that its chart does not fix. */
+export interface ImagePin {
+    /** Image reference or the product version the operator's resource takes. */
+    image: string;
+    /** Why this one, in one line. */
+    why: string;
+}
+
+/** Images the operators' custom resources name; every other image is fixed by its chart version. */
+export const IMAGES = {
+    elasticStack: {
+        image: "9.4.3",
+        why: "Elasticsearch and Kibana version (ECK pulls docker.elastic.co images of it); the version ECK 3.5.0's samples use",
+    },
+    postgresql: {
+        image: "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie",
+        why: "the operand image CloudNativePG 1.30.0 defaults to, pinned so an operator upgrade does not move PostgreSQL",
+    },
+    mongodb: {
+        image: "8.0.12",
+        why: "MongoDB 8.0 (long-term support line); the operator runs quay.io/mongodb/mongodb-community-server of this version",
+    },
+} as const satisfies Record<string, ImagePin>;

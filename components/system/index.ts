@@ -13,7 +13,10 @@ import { ClusterAutoscaler } from "./autoscaler";
 import { CloudConfig } from "./cloudConfig";
 import { CloudProvider } from "./cloudProvider";
 import { Cni } from "./cni";
+import { DATABASE_SECRET_NAMES, Databases } from "./databases";
+import { Logging } from "./logging";
 import { MetricsServer } from "./metricsServer";
+import { Monitoring } from "./monitoring";
 import { ACCESS_NAMESPACE, Namespaces } from "./namespaces";
 import { Storage } from "./storage";
 
@@ -23,7 +26,7 @@ export { DEFAULT_API_READY_TIMEOUT_MINUTES, parseApiReadyTimeout } from "./apiGa
 export const STORAGE_CLASS_NAME = "aura-disk";
 
 /** Database credential Secrets in the core namespace (created by the databases component). */
-export const DATABASE_SECRETS = { postgresql: "aura-postgresql", mongodb: "aura-mongodb" } as const;
+export const DATABASE_SECRETS = DATABASE_SECRET_NAMES;
 
 export interface SystemStageArgs {
     /** The validated deployment profile. */
@@ -62,7 +65,6 @@ export class SystemStage extends pulumi.ComponentResource {
         const { profile, cluster } = args;
         this.coreNamespace = profile.namespaces.core;
         this.systemNamespace = profile.namespaces.system;
-        this.databaseSecrets = { ...DATABASE_SECRETS };
 
         // Children do not inherit the stage's dependsOn: the gate waits for the infra stage itself,
         // so its timeout starts once the masters exist.
@@ -122,6 +124,19 @@ export class SystemStage extends pulumi.ComponentResource {
             dependsOn: [this.gate, namespaces],
         }, k8sOpts);
         this.kubeconfigs = access.kubeconfigs;
+
+        // The system services: each Kubernetes object in them waits for the foundation.
+        const services = {
+            profile,
+            namespace: this.systemNamespace,
+            coreNamespace: this.coreNamespace,
+            storageClassName: this.storageClassName,
+            dependsOn: this.foundation,
+        };
+        new Monitoring(`${name}-monitoring`, services, k8sOpts);
+        new Logging(`${name}-logging`, services, k8sOpts);
+        const databases = new Databases(`${name}-databases`, services, k8sOpts);
+        this.databaseSecrets = databases.secrets;
 
         this.registerOutputs({ coreNamespace: this.coreNamespace, systemNamespace: this.systemNamespace, storageClassName: this.storageClassName });
     }

@@ -1,0 +1,171 @@
+// Monitoring in aura-system: kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager,
+// node-exporter, kube-state-metrics, Grafana with its node and pod dashboards), the Grafana admin
+// credential, and the PodMonitor through which Prometheus scrapes the core services.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { pinnedChart } from "./charts";
+import type { PodMonitorSpec } from "./crds";
+import {
+    SystemServiceArgs,
+    SystemServiceOptions,
+    TOLERATE_ALL,
+    childOptions,
+    customResource,
+    onPool,
+    resources,
+    zoneSpread,
+} from "./workloads";
+
+/** Helm release name and name prefix: StatefulSets `prometheus-monitoring`, `alertmanager-monitoring`. */
+export const MONITORING_RELEASE = "monitoring";
+
+/** Sizes and retention the seed does not give; sized for a few weeks of a small cluster. */
+const PROMETHEUS_STORAGE = "50Gi";
+const PROMETHEUS_RETENTION = "15d";
+const ALERTMANAGER_STORAGE = "2Gi";
+/** A core service container port with this name is scraped (path /metrics). */
+export const METRICS_PORT_NAME = "metrics";
+
+/** The kube-prometheus-stack values: everything the profile and the platform decide. */
+export function monitoringValues(args: {
+    prometheusReplicas: number;
+    alertmanagerReplicas: number;
+    kubeStateMetricsReplicas: number;
+    storageClassName: string;
+    grafanaAdminSecret: string;
+}): Record<string, unknown> {
+    const management = onPool("management");
+    const claim = (size: string) => ({
+        volumeClaimTemplate: {
+            spec: { storageClassName: args.storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+        },
+    });
+    return {
+        fullnameOverride: MONITORING_RELEASE,
+        // Custom resources named like the release (`prometheus-monitoring`, not `…-prometheus-prometheus`).
+        cleanPrometheusOperatorObjectNames: true,
+        // The chart ships the prometheus-operator CRDs in its `crds` subchart's crds/ folder. Helm never
+        // upgrades crds/, but helm.v4.Chart renders them (skipCrds unset) and Pulumi manages them as
+        // ordinary objects with server-side apply (the provider enables it), so a chart bump here
+        // updates the CRDs in the same `pulumi up`. The chart's hook-based upgrade job stays off:
+        // helm.v4.Chart omits hooks.
+        crds: { enabled: true, upgradeJob: { enabled: false } },
+        prometheusOperator: {
+            nodeSelector: management,
+            resources: resources(["100m", "500m"], ["128Mi", "512Mi"]),
+            // The admission webhook's certificate Secret is made by Helm hook Jobs, which helm.v4.Chart
+            // omits: with the webhook or the operator's TLS on, the operator pod would wait forever
+            // for that Secret. Rules are validated by Prometheus itself on reload instead.
+            admissionWebhooks: { enabled: false },
+            tls: { enabled: false },
+            // The config reloader sidecar of every Prometheus and Alertmanager pod.
+            prometheusConfigReloader: { resources: resources(["10m", "100m"], ["32Mi", "64Mi"]) },
+        },
+        prometheus: {
+            prometheusSpec: {
+                replicas: args.prometheusReplicas,
+                retention: PROMETHEUS_RETENTION,
+                storageSpec: claim(PROMETHEUS_STORAGE),
+                nodeSelector: management,
+                resources: resources(["500m", "2"], ["2Gi", "4Gi"]),
+                podAntiAffinity: "hard",
+                podAntiAffinityTopologyKey: "kubernetes.io/hostname",
+                topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": MONITORING_RELEASE }),
+                // Discover every ServiceMonitor/PodMonitor/rule in every namespace, not only those
+                // labelled with this release: the core services' monitors are found too.
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                ruleSelectorNilUsesHelmValues: false,
+                probeSelectorNilUsesHelmValues: false,
+            },
+            // Each replica holds all metrics: keep all but one up during node drains.
+            podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.prometheusReplicas - 1) },
+        },
+        alertmanager: {
+            alertmanagerSpec: {
+                // Two or more replicas form one gossip cluster (the operator wires the peers).
+                replicas: args.alertmanagerReplicas,
+                storage: claim(ALERTMANAGER_STORAGE),
+                nodeSelector: management,
+                resources: resources(["50m", "200m"], ["64Mi", "256Mi"]),
+                podAntiAffinity: "hard",
+                podAntiAffinityTopologyKey: "kubernetes.io/hostname",
+                topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/instance": MONITORING_RELEASE }),
+            },
+            // The gossip cluster keeps notifying while all but one replica are up.
+            podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.alertmanagerReplicas - 1) },
+        },
+        "kube-state-metrics": {
+            // Exactly one: a second replica duplicates every metric (profile rule).
+            replicas: args.kubeStateMetricsReplicas,
+            nodeSelector: management,
+            resources: resources(["50m", "200m"], ["128Mi", "256Mi"]),
+        },
+        "prometheus-node-exporter": {
+            // Every node, masters included: the seed's node-exporter figures.
+            tolerations: TOLERATE_ALL,
+            resources: resources(["10m", "50m"], ["24Mi", "32Mi"]),
+        },
+        grafana: {
+            // Ships the node (Node Exporter / Nodes) and pod (Compute Resources / Pod) dashboards
+            // the runbook sends operators to, provisioned by the dashboard sidecar.
+            defaultDashboardsEnabled: true,
+            admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+            nodeSelector: management,
+            resources: resources(["100m", "500m"], ["128Mi", "512Mi"]),
+            sidecar: { resources: resources(["20m", "100m"], ["64Mi", "128Mi"]) },
+        },
+    };
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+    /** The kube-prometheus-stack release. */
+    readonly chart: k8s.helm.v4.Chart;
+    /** Name of the Secret with Grafana's admin user and password (keys admin-user, admin-password). */
+    readonly grafanaAdminSecret: string;
+
+    constructor(name: string, args: SystemServiceArgs, opts: SystemServiceOptions) {
+        super("aura:system:Monitoring", name, {}, opts);
+        const { profile, namespace } = args;
+        const child = childOptions(this, opts, args.dependsOn);
+
+        // Not the chart's well-known default password: one generated and kept in Pulumi state.
+        this.grafanaAdminSecret = "grafana-admin";
+        const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this });
+        const adminSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
+            metadata: { name: this.grafanaAdminSecret, namespace },
+            type: "Opaque",
+            stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
+        }, child);
+
+        this.chart = pinnedChart(`${name}-kube-prometheus-stack`, {
+            chart: "kubePrometheusStack",
+            release: MONITORING_RELEASE,
+            namespace,
+            values: monitoringValues({
+                prometheusReplicas: profile.system.prometheus.replicas,
+                alertmanagerReplicas: profile.system.alertmanager.replicas,
+                kubeStateMetricsReplicas: profile.system.kube_state_metrics.replicas,
+                storageClassName: args.storageClassName,
+                grafanaAdminSecret: this.grafanaAdminSecret,
+            }),
+        }, { ...child, dependsOn: [...args.dependsOn, adminSecret] });
+
+        // The core services: any pod with an `app` label in aura-<env> that names a container port
+        // `metrics` is scraped; pods without one give no target. Lives here, next to Prometheus.
+        customResource<PodMonitorSpec>(`${name}-core-services`, {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PodMonitor",
+            metadata: { name: "core-services", namespace },
+            spec: {
+                selector: { matchExpressions: [{ key: "app", operator: "Exists" }] },
+                namespaceSelector: { matchNames: [args.coreNamespace] },
+                podMetricsEndpoints: [{ port: METRICS_PORT_NAME, path: "/metrics" }],
+                podTargetLabels: ["app"],
+            },
+        }, { ...child, dependsOn: [...args.dependsOn, this.chart] });
+
+        this.registerOutputs({ grafanaAdminSecret: this.grafanaAdminSecret });
+    }
+}

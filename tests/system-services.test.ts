@@ -1,0 +1,412 @@
+// The system services (monitoring, logging, databases): replica counts from the profile land in
+// the right chart values and custom resources, placement on the pools, PDBs, requests and limits,
+// pinned charts, operator resources against their CRD fields, and database credentials as secrets.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import diff from "microdiff";
+import { Plan, PlannedResource, runPlan } from "../cli/plan";
+import { CHARTS, IMAGES } from "../components/system/charts";
+import { REQUIRED_FIELDS, missingRequired } from "../components/system/crds";
+import { DATABASE_SECRET_KEYS, Databases, POSTGRES_INSTANCES } from "../components/system/databases";
+import { Logging } from "../components/system/logging";
+import { Monitoring } from "../components/system/monitoring";
+import { SystemServiceArgs, TOLERATE_ALL, quorum } from "../components/system/workloads";
+import { Profile, parseProfile } from "../profiles";
+import { ROOT, plan, tempFile } from "./helpers";
+import { CHART_TYPE, isCustomResource, k8sObjects, testProvider, validateK8s } from "./k8s-helpers";
+
+const DEV = path.join(ROOT, "profiles", "dev.yaml");
+const devText = fs.readFileSync(DEV, "utf8");
+const devProfile = (): Profile => parseProfile(devText, { file: DEV, stack: "dev" });
+
+/** The three components alone, under the recording mocks, with a literal provider. */
+function servicesPlan(profile: Profile, showSecrets = false): Promise<Plan> {
+    return runPlan({
+        profile: DEV,
+        stack: "dev",
+        showSecrets,
+        program: async () => {
+            const args: SystemServiceArgs = {
+                profile,
+                namespace: profile.namespaces.system,
+                coreNamespace: profile.namespaces.core,
+                storageClassName: "aura-disk",
+                dependsOn: [],
+            };
+            const opts = { provider: testProvider() };
+            new Monitoring("t-monitoring", args, opts);
+            new Logging("t-logging", args, opts);
+            new Databases("t-databases", args, opts);
+            return {};
+        },
+    });
+}
+
+/** The one resource whose name ends with `suffix` (child names derive from the component name). */
+function named(p: Plan, suffix: string): PlannedResource {
+    const found = p.resources.filter((r) => r.name.endsWith(suffix));
+    assert.strictEqual(found.length, 1, `one resource named *${suffix}, found ${found.map((r) => r.name).join(", ")}`);
+    return found[0];
+}
+
+type Json = Record<string, any>;
+const values = (p: Plan, suffix: string): Json => named(p, suffix).inputs.values as Json;
+const spec = (p: Plan, suffix: string): Json => named(p, suffix).inputs.spec as Json;
+
+/** Every value under a key named `key` anywhere in `obj`, with its path. */
+function findKey(obj: unknown, key: string, at = ""): { path: string; value: any }[] {
+    if (typeof obj !== "object" || obj === null) return [];
+    return Object.entries(obj).flatMap(([k, v]) => [
+        ...(k === key ? [{ path: `${at}${k}`, value: v }] : []),
+        ...findKey(v, key, `${at}${k}.`),
+    ]);
+}
+
+/** Resources of the component whose names start with `prefix`. */
+const ofComponent = (p: Plan, prefix: string) => p.resources.filter((r) => r.name.startsWith(prefix));
+
+describe("system services", function () {
+    this.timeout(120_000);
+    let base: Plan;
+
+    before(async () => {
+        base = await servicesPlan(devProfile());
+    });
+
+    describe("replicas from the profile", () => {
+        it("aura plan of a profile with prometheus 3 and elasticsearch 5 shows them in the chart values and the Elasticsearch resource", async () => {
+            const text = devText
+                .replace("prometheus: { replicas: 2 }", "prometheus: { replicas: 3 }")
+                .replace("elasticsearch: { replicas: 3 }", "elasticsearch: { replicas: 5 }");
+            assert.notStrictEqual(text, devText);
+            const p = await plan({ profile: tempFile("dev.yaml", text), stack: "dev" });
+            const kps = values(p, "-monitoring-kube-prometheus-stack");
+            assert.strictEqual(kps.prometheus.prometheusSpec.replicas, 3);
+            const es = named(p, "-logging-elasticsearch");
+            assert.strictEqual(es.type, "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch");
+            assert.deepStrictEqual((es.inputs.spec as Json).nodeSets.map((n: Json) => n.count), [5]);
+            // The defaults elsewhere stay.
+            assert.strictEqual(kps.alertmanager.alertmanagerSpec.replicas, 2);
+            assert.strictEqual(values(p, "-logging-fluent-bit-aggregator").replicas, 3);
+        });
+
+        // Each system.*.replicas key, the planned values it must move (the count itself, and the
+        // figures derived from it: PDB bounds and the MongoDB connection string's member list).
+        const moves: Record<keyof Profile["system"], string[]> = {
+            prometheus: [
+                "t-monitoring-kube-prometheus-stack values.prometheus.prometheusSpec.replicas",
+                "t-monitoring-kube-prometheus-stack values.prometheus.podDisruptionBudget.minAvailable",
+            ],
+            alertmanager: [
+                "t-monitoring-kube-prometheus-stack values.alertmanager.alertmanagerSpec.replicas",
+                "t-monitoring-kube-prometheus-stack values.alertmanager.podDisruptionBudget.minAvailable",
+            ],
+            kube_state_metrics: ["t-monitoring-kube-prometheus-stack values.kube-state-metrics.replicas"],
+            elasticsearch: ["t-logging-elasticsearch spec.nodeSets.0.count"],
+            fluent_bit_aggregator: ["t-logging-fluent-bit-aggregator values.replicas"],
+            mongodb: [
+                "t-databases-mongodb spec.members",
+                "t-databases-mongodb-pdb spec.minAvailable",
+                "t-databases-mongodb-core stringData.URI",
+            ],
+        };
+        for (const [key, expected] of Object.entries(moves)) {
+            it(`system.${key}.replicas moves exactly its own values`, async () => {
+                // The components read the typed profile; the schema's fixed counts (mongodb 3,
+                // kube_state_metrics 1) are bypassed here to see where the number goes.
+                const profile = devProfile();
+                const section = profile.system[key as keyof Profile["system"]];
+                const before = section.replicas;
+                section.replicas = before + 2;
+                // One at a time: a plan run owns the process-wide mock runtime.
+                const a = await servicesPlan(devProfile(), true);
+                const b = await servicesPlan(profile, true);
+                const inputs = (p: Plan) => Object.fromEntries(p.resources.map((r) => [r.name, r.inputs]));
+                const changed = diff(inputs(a), inputs(b)).map((d) => `${d.path[0]} ${d.path.slice(1).join(".")}`);
+                assert.deepStrictEqual(changed.sort(), [...expected].sort());
+                const moved = diff(inputs(a), inputs(b)).find((d) => /replicas|count|members$/.test(String(d.path.at(-1))));
+                assert.ok(moved && moved.type === "CHANGE");
+                assert.strictEqual(moved.value, before + 2);
+            });
+        }
+
+        it("kube-state-metrics runs exactly one replica, PostgreSQL one primary and two replicas", () => {
+            assert.strictEqual(values(base, "-kube-prometheus-stack")["kube-state-metrics"].replicas, 1);
+            assert.strictEqual(spec(base, "-databases-postgresql").instances, 3);
+            assert.strictEqual(POSTGRES_INSTANCES, 3);
+            assert.strictEqual(spec(base, "-databases-mongodb").members, 3);
+        });
+    });
+
+    describe("placement", () => {
+        // Where each workload's node selector sits in the values or the custom resource.
+        const selectors: Record<string, { pool: string; at: Record<string, string[]> }> = {
+            "t-monitoring": {
+                pool: "management",
+                at: {
+                    "-kube-prometheus-stack": [
+                        "values.prometheusOperator.nodeSelector",
+                        "values.prometheus.prometheusSpec.nodeSelector",
+                        "values.alertmanager.alertmanagerSpec.nodeSelector",
+                        "values.kube-state-metrics.nodeSelector",
+                        "values.grafana.nodeSelector",
+                    ],
+                },
+            },
+            "t-logging": {
+                pool: "management",
+                at: {
+                    "-eck-operator": ["values.nodeSelector"],
+                    "-elasticsearch": ["spec.nodeSets.0.podTemplate.spec.nodeSelector"],
+                    "-kibana": ["spec.podTemplate.spec.nodeSelector"],
+                    "-fluent-bit-aggregator": ["values.nodeSelector"],
+                },
+            },
+            "t-databases": {
+                pool: "database",
+                at: {
+                    "-cloudnative-pg": ["values.nodeSelector"],
+                    "-databases-postgresql": ["spec.affinity.nodeSelector"],
+                    "-mongodb-kubernetes": ["values.operator.nodeSelector"],
+                    "-databases-mongodb": ["spec.statefulSet.spec.template.spec.nodeSelector"],
+                },
+            },
+        };
+        const get = (obj: unknown, p: string) => p.split(".").reduce((o: any, k) => o?.[k], obj);
+
+        for (const [component, { pool, at }] of Object.entries(selectors)) {
+            it(`every ${component.slice(2)} workload selects agentpool: ${pool}`, () => {
+                for (const [suffix, paths] of Object.entries(at)) {
+                    for (const p of paths) assert.deepStrictEqual(get(named(base, suffix).inputs, p), { agentpool: pool }, `${suffix} ${p}`);
+                }
+                // And no selector anywhere in the component points elsewhere.
+                const found = ofComponent(base, component).flatMap((r) => findKey(r.inputs, "nodeSelector").map((f) => ({ ...f, r: r.name })));
+                assert.ok(found.length >= Object.values(at).flat().length);
+                for (const f of found) assert.deepStrictEqual(f.value, { agentpool: pool }, `${f.r} ${f.path}`);
+            });
+        }
+
+        it("the DaemonSets (node-exporter, Fluent Bit) select no pool and tolerate every taint, masters included", () => {
+            const exporter = values(base, "-kube-prometheus-stack")["prometheus-node-exporter"];
+            const collector = values(base, "-logging-fluent-bit");
+            for (const ds of [exporter, collector]) {
+                assert.strictEqual(ds.nodeSelector, undefined);
+                assert.deepStrictEqual(ds.tolerations, TOLERATE_ALL);
+            }
+            assert.deepStrictEqual(TOLERATE_ALL, [{ operator: "Exists" }]);
+        });
+
+        it("database members: one per node and spread over zones", () => {
+            const pg = spec(base, "-databases-postgresql");
+            assert.deepStrictEqual(
+                { enable: pg.affinity.enablePodAntiAffinity, type: pg.affinity.podAntiAffinityType, key: pg.affinity.topologyKey },
+                { enable: true, type: "required", key: "kubernetes.io/hostname" },
+            );
+            assert.strictEqual(pg.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+            const mongoPod = spec(base, "-databases-mongodb").statefulSet.spec.template.spec;
+            const term = mongoPod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0];
+            assert.strictEqual(term.topologyKey, "kubernetes.io/hostname");
+            assert.deepStrictEqual(term.labelSelector.matchLabels, { app: "mongodb-svc" });
+            assert.strictEqual(mongoPod.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+            const es = spec(base, "-logging-elasticsearch").nodeSets[0];
+            assert.deepStrictEqual(es.zoneAwareness, {});
+        });
+
+        it("everything lives in aura-system except the core services' credential copies", () => {
+            for (const r of base.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
+                const ns = r.type === CHART_TYPE ? r.inputs.namespace : (r.inputs.metadata as Json).namespace;
+                const expected = r.name.endsWith("-core") ? "aura-dev" : "aura-system";
+                assert.strictEqual(ns, expected, r.name);
+            }
+        });
+    });
+
+    describe("availability", () => {
+        it("every quorum-based service has a PDB that keeps its quorum", () => {
+            const kps = values(base, "-kube-prometheus-stack");
+            const am = kps.alertmanager;
+            assert.strictEqual(am.podDisruptionBudget.enabled, true);
+            assert.ok(am.podDisruptionBudget.minAvailable >= 1 && am.podDisruptionBudget.minAvailable < am.alertmanagerSpec.replicas);
+            assert.strictEqual(kps.prometheus.podDisruptionBudget.enabled, true);
+            // Elasticsearch: ECK's default PDB (only while green, one node at a time) stays on.
+            assert.strictEqual(spec(base, "-logging-elasticsearch").podDisruptionBudget, undefined);
+            // PostgreSQL: the operator's PDBs (primary, replicas).
+            assert.strictEqual(spec(base, "-databases-postgresql").enablePDB, true);
+            // MongoDB: the operator makes none, so the program does; it selects the member pods.
+            const pdb = named(base, "-databases-mongodb-pdb");
+            assert.strictEqual(pdb.type, "kubernetes:policy/v1:PodDisruptionBudget");
+            const members = spec(base, "-databases-mongodb").members;
+            assert.strictEqual((pdb.inputs.spec as Json).minAvailable, quorum(members));
+            assert.strictEqual(quorum(3), 2);
+            assert.strictEqual(quorum(5), 3);
+            assert.deepStrictEqual((pdb.inputs.spec as Json).selector.matchLabels, { app: "mongodb-svc" });
+            assert.strictEqual(values(base, "-logging-fluent-bit-aggregator").podDisruptionBudget.enabled, true);
+        });
+
+        it("Prometheus, Alertmanager, Elasticsearch, the aggregator and the databases keep their data on the StorageClass", () => {
+            const kps = values(base, "-kube-prometheus-stack");
+            for (const s of [kps.prometheus.prometheusSpec.storageSpec, kps.alertmanager.alertmanagerSpec.storage]) {
+                assert.strictEqual(s.volumeClaimTemplate.spec.storageClassName, "aura-disk");
+            }
+            assert.strictEqual(spec(base, "-logging-elasticsearch").nodeSets[0].volumeClaimTemplates[0].spec.storageClassName, "aura-disk");
+            assert.strictEqual(spec(base, "-logging-elasticsearch").nodeSets[0].volumeClaimTemplates[0].metadata.name, "elasticsearch-data");
+            assert.deepStrictEqual(values(base, "-logging-fluent-bit-aggregator").persistence, { enabled: true, storageClass: "aura-disk", size: "10Gi" });
+            assert.strictEqual(spec(base, "-databases-postgresql").storage.storageClass, "aura-disk");
+            const claims = spec(base, "-databases-mongodb").statefulSet.spec.volumeClaimTemplates;
+            assert.deepStrictEqual(claims.map((c: Json) => [c.metadata.name, c.spec.storageClassName]), [["data-volume", "aura-disk"], ["logs-volume", "aura-disk"]]);
+        });
+    });
+
+    describe("requests and limits", () => {
+        it("every container the program configures has CPU and memory requests and limits", () => {
+            const all = ofComponent(base, "t-").flatMap((r) => findKey(r.inputs, "resources").map((f) => ({ ...f, r: r.name })));
+            // Volume claims call their size `resources` too: skip those (they request storage only).
+            const containers = all.filter((f) => !("storage" in (f.value.requests ?? {})));
+            assert.strictEqual(containers.length, 18, "8 in monitoring, 5 in logging, 5 in databases");
+            for (const f of containers) {
+                for (const kind of ["requests", "limits"]) {
+                    assert.match(String(f.value[kind]?.cpu), /^[0-9]+m?$/, `${f.r} ${f.path}.${kind}.cpu`);
+                    assert.match(String(f.value[kind]?.memory), /^[0-9]+(Mi|Gi)$/, `${f.r} ${f.path}.${kind}.memory`);
+                }
+            }
+        });
+
+        it("uses the seed's figures for the log collector and node-exporter", () => {
+            assert.deepStrictEqual(values(base, "-logging-fluent-bit").resources, {
+                requests: { cpu: "50m", memory: "256Mi" },
+                limits: { cpu: "100m", memory: "512Mi" },
+            });
+            assert.deepStrictEqual(values(base, "-kube-prometheus-stack")["prometheus-node-exporter"].resources, {
+                requests: { cpu: "10m", memory: "24Mi" },
+                limits: { cpu: "50m", memory: "32Mi" },
+            });
+        });
+
+        it("names the operator-managed containers it sizes as the operators name them", () => {
+            const names = (cs: Json[]) => cs.map((c) => c.name);
+            assert.deepStrictEqual(names(spec(base, "-logging-elasticsearch").nodeSets[0].podTemplate.spec.containers), ["elasticsearch"]);
+            assert.deepStrictEqual(names(spec(base, "-logging-kibana").podTemplate.spec.containers), ["kibana"]);
+            assert.deepStrictEqual(names(spec(base, "-databases-mongodb").statefulSet.spec.template.spec.containers), ["mongod", "mongodb-agent"]);
+        });
+    });
+
+    describe("software", () => {
+        it("every chart comes from CHARTS: exact version, its repository, a reason", () => {
+            const charts = base.resources.filter((r) => r.type === CHART_TYPE);
+            assert.strictEqual(charts.length, 6);
+            for (const c of charts) {
+                const pin = Object.values(CHARTS).find((x) => x.chart === c.inputs.chart);
+                assert.ok(pin, `${c.name}: ${String(c.inputs.chart)} is pinned in CHARTS`);
+                assert.strictEqual(c.inputs.version, pin.version);
+                assert.deepStrictEqual(c.inputs.repositoryOpts, { repo: pin.repo });
+            }
+            for (const pin of [...Object.values(CHARTS), ...Object.values(IMAGES)]) {
+                if ("version" in pin) assert.match(pin.version, /^[0-9]+\.[0-9]+\.[0-9]+$/, "an exact version, no range");
+                assert.ok(pin.why.length > 20);
+            }
+            assert.ok(!Object.values(CHARTS).some((c) => /bitnami/i.test(c.repo + c.chart)), "no Bitnami charts");
+        });
+
+        it("operator images are pinned where the resource names them", () => {
+            assert.strictEqual(spec(base, "-logging-elasticsearch").version, IMAGES.elasticStack.image);
+            assert.strictEqual(spec(base, "-logging-kibana").version, IMAGES.elasticStack.image);
+            assert.strictEqual(spec(base, "-databases-postgresql").imageName, IMAGES.postgresql.image);
+            assert.strictEqual(spec(base, "-databases-mongodb").version, IMAGES.mongodb.image);
+        });
+
+        it("kube-prometheus-stack: CRDs managed by Pulumi, no hook-only pieces, cluster-wide discovery, the core services scraped", () => {
+            const kps = values(base, "-kube-prometheus-stack");
+            assert.deepStrictEqual(kps.crds, { enabled: true, upgradeJob: { enabled: false } });
+            assert.strictEqual(named(base, "-kube-prometheus-stack").inputs.skipCrds, undefined);
+            assert.strictEqual(kps.prometheusOperator.admissionWebhooks.enabled, false);
+            assert.strictEqual(kps.prometheusOperator.tls.enabled, false);
+            assert.strictEqual(kps.prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues, false);
+            assert.strictEqual(kps.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues, false);
+            assert.strictEqual(kps.grafana.defaultDashboardsEnabled, true);
+            assert.strictEqual(kps.grafana.admin.existingSecret, "grafana-admin");
+            const monitor = spec(base, "-monitoring-core-services");
+            assert.deepStrictEqual(monitor.namespaceSelector, { matchNames: ["aura-dev"] });
+            assert.deepStrictEqual(monitor.podMetricsEndpoints.map((e: Json) => e.port), ["metrics"]);
+        });
+
+        it("logs flow collector → fluent-bit-aggregator → Elasticsearch with Kubernetes metadata", () => {
+            const out = values(base, "-logging-fluent-bit").config.pipeline.outputs;
+            assert.deepStrictEqual(out.map((o: Json) => [o.name, o.host, o.port]), [["forward", "fluent-bit-aggregator.aura-system.svc.cluster.local", 24224]]);
+            // The chart's default input (tail + kubernetes processor) is kept: no inputs override.
+            assert.strictEqual(values(base, "-logging-fluent-bit").config.pipeline.inputs, undefined);
+            const agg = values(base, "-logging-fluent-bit-aggregator");
+            assert.strictEqual(agg.fullnameOverride, "fluent-bit-aggregator");
+            const es = agg.config.pipeline.outputs[0];
+            assert.deepStrictEqual([es.name, es.host, es.tls, es["tls.ca_file"], es.replace_dots], ["es", "elasticsearch-es-http.aura-system.svc.cluster.local", "on", "/es-ca/ca.crt", "on"]);
+            assert.deepStrictEqual(agg.env[0].valueFrom.secretKeyRef, { name: "elasticsearch-es-elastic-user", key: "elastic" });
+            assert.strictEqual(spec(base, "-logging-kibana").elasticsearchRef.name, (named(base, "-logging-elasticsearch").inputs.metadata as Json).name);
+        });
+    });
+
+    describe("objects", () => {
+        it("custom resources carry every field their CRD requires", () => {
+            const crs = base.resources.filter((r) => isCustomResource(r));
+            assert.deepStrictEqual(crs.map((r) => (r.inputs.kind as string)).sort(), ["Cluster", "Elasticsearch", "Kibana", "MongoDBCommunity", "PodMonitor"]);
+            for (const r of crs) {
+                assert.strictEqual(r.inputs.apiVersion, REQUIRED_FIELDS[r.inputs.kind as string].apiVersion);
+                assert.deepStrictEqual(missingRequired(r.inputs.kind as string, r.inputs.spec), [], r.name);
+            }
+            // The check can fail.
+            assert.deepStrictEqual(missingRequired("Elasticsearch", { version: "9", nodeSets: [{ count: 3 }] }), ["nodeSets[].name"]);
+            assert.deepStrictEqual(missingRequired("MongoDBCommunity", { ...spec(base, "-databases-mongodb"), users: undefined }).slice(0, 2), ["users", "users[].name"]);
+        });
+
+        it("every object the program builds itself validates against the Kubernetes OpenAPI schema", async () => {
+            const shown = await servicesPlan(devProfile(), true);
+            const objects = k8sObjects(shown);
+            assert.deepStrictEqual(
+                objects.map((r) => r.type).sort(),
+                ["kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:policy/v1:PodDisruptionBudget"],
+            );
+            for (const r of objects) await validateK8s(r);
+            const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;
+            await assert.rejects(validateK8s({ ...pdb, inputs: { ...pdb.inputs, spec: { minAvailable: 2, selector: "app" } } }), /does not validate/);
+        });
+    });
+
+    describe("database credentials", () => {
+        it("are generated in Pulumi state and stay secret in the plan", () => {
+            for (const suffix of ["-databases-postgresql-password", "-databases-mongodb-password", "-monitoring-grafana-admin-password"]) {
+                const pw = named(base, suffix);
+                assert.strictEqual(pw.type, "random:index/randomPassword:RandomPassword");
+                assert.ok(pw.options.additionalSecretOutputs?.includes("result"));
+            }
+            const secrets = base.resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+            assert.ok(secrets.length >= 5);
+            for (const s of secrets) assert.strictEqual(s.inputs.stringData, "[secret]", s.name);
+            const json = JSON.stringify(base);
+            assert.doesNotMatch(json, /postgresql:\/\/aura:/);
+            assert.doesNotMatch(json, /mongodb:\/\/aura:/);
+        });
+
+        it("reach the core namespace with the contract's names and keys; the URIs carry the same password", async () => {
+            const shown = await servicesPlan(devProfile(), true);
+            const pg = named(shown, "-databases-postgresql-core").inputs;
+            const mongo = named(shown, "-databases-mongodb-core").inputs;
+            assert.deepStrictEqual([(pg.metadata as Json).name, (mongo.metadata as Json).name], ["aura-postgresql", "aura-mongodb"]);
+            for (const s of [pg, mongo]) {
+                assert.strictEqual((s.metadata as Json).namespace, "aura-dev");
+                assert.deepStrictEqual(Object.keys(s.stringData as Json).sort(), [...DATABASE_SECRET_KEYS].sort());
+            }
+            const p = pg.stringData as Json;
+            assert.match(p.PASSWORD, /^[A-Za-z0-9]{32}$/);
+            assert.strictEqual(p.URI, `postgresql://aura:${p.PASSWORD}@postgresql-rw.aura-system.svc.cluster.local:5432/aura`);
+            assert.strictEqual((named(shown, "-databases-postgresql-credentials").inputs.stringData as Json).password, p.PASSWORD);
+            assert.strictEqual(spec(shown, "-databases-postgresql").bootstrap.initdb.secret.name, "postgresql-credentials");
+            const m = mongo.stringData as Json;
+            assert.strictEqual(
+                m.URI,
+                `mongodb://aura:${m.PASSWORD}@mongodb-0.mongodb-svc.aura-system.svc.cluster.local:27017,mongodb-1.mongodb-svc.aura-system.svc.cluster.local:27017,mongodb-2.mongodb-svc.aura-system.svc.cluster.local:27017/aura?replicaSet=mongodb&authSource=admin`,
+            );
+            assert.strictEqual((named(shown, "-databases-mongodb-user").inputs.stringData as Json).password, m.PASSWORD);
+            assert.deepStrictEqual(spec(shown, "-databases-mongodb").users[0].passwordSecretRef, { name: "mongodb-aura-password", key: "password" });
+            assert.notStrictEqual(m.PASSWORD, p.PASSWORD);
+        });
+    });
+});
