@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the independent validators used by tests/cloudinit.test.ts:
+# Installs the independent validators and tools the tests use, from Debian:
 #   - cloud-init  (provides `cloud-init schema` to validate #cloud-config documents)
 #   - shellcheck  (lints the embedded bootstrap shell scripts)
+#   - openssl     (throwaway CAs for the API gate and boot-script tests)
+#   - python3     (the boot tests' stand-in for the metadata endpoint and Blob storage)
+#   - git         (aura diff --ref tests)
 # Debian/Ubuntu only. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
@@ -12,11 +15,15 @@ fi
 
 install_validators() {
   ${SUDO} apt-get update
-  ${SUDO} env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cloud-init shellcheck
+  ${SUDO} env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cloud-init shellcheck openssl python3 git
 }
 
-if command -v cloud-init >/dev/null 2>&1 && command -v shellcheck >/dev/null 2>&1; then
-  echo "cloud-init and shellcheck already installed"
+missing=0
+for tool in cloud-init shellcheck openssl python3 git; do
+  command -v "$tool" >/dev/null 2>&1 || missing=1
+done
+if [ "$missing" -eq 0 ]; then
+  echo "cloud-init, shellcheck, openssl, python3 and git already installed"
 else
   install_validators
 fi
