@@ -426,6 +426,9 @@ const serviceSchema = z
             .describe("Replicas at rest; the HPA scales between this and max_factor times this"),
         image: imageRef.optional().describe("Container image, pinned by tag or digest; default <release.registry>/<name>:<release.version>"),
         port: port("port").default(8080).describe("Container port the Service (port 80) forwards to"),
+        metrics_port: port("metrics_port")
+            .optional()
+            .describe("Container port serving Prometheus metrics on /metrics; Prometheus scrapes it (named `metrics`)"),
         env: plainEnv.default({}).describe("Plain environment variables (no secrets: names with PASSWORD, TOKEN, SECRET or KEY are refused)"),
         secret_env: secretEnvSchema,
         databases: databasesSchema,
@@ -433,7 +436,12 @@ const serviceSchema = z
         resources: resourcesSchema.optional().describe("Container requests and limits; defaults from the platform's figures"),
         custom: customName,
     })
-    .superRefine(refuseEnvTwice);
+    .superRefine(refuseEnvTwice)
+    .superRefine((svc, ctx) => {
+        if (svc.metrics_port !== undefined && svc.metrics_port === svc.port) {
+            refuse(ctx, ["metrics_port"], `must differ from port (${svc.port}): a container declares each port once; leave metrics_port out if metrics are not on a port of their own`);
+        }
+    });
 export type ServiceProfile = z.infer<typeof serviceSchema>;
 
 const jobSchema = z

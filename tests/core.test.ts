@@ -8,6 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan, PlannedResource } from "../cli/plan";
 import { CoreStage } from "../components/core";
+import { METRICS_PORT_NAME } from "../components/system/monitoring";
 import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
 import { imageProblem } from "../profiles/release";
 import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
@@ -25,6 +26,7 @@ core:
       secret_env: { BOT_TOKEN: bot-token }
       databases: [mongodb]
       readiness_probe: { path: /healthz }
+      metrics_port: 9090
     web-sdk: { service_replicas: 1 }
     nginx: { service_replicas: 2 }
     api-gw: { service_replicas: 2, image: "registry.example.com/api-gw:1.2.3", databases: [postgresql, mongodb] }
@@ -220,6 +222,16 @@ describe("core stage", () => {
                 periodSeconds: 10,
             });
             assert.strictEqual(container(object(full, kinds.deployment, "web-sdk")).readinessProbe, undefined);
+        });
+
+        it("declares the metrics port the system stage's PodMonitor scrapes, where the profile gives one", () => {
+            const ports = container(object(full, kinds.deployment, "aura-bot")).ports;
+            assert.deepStrictEqual(ports.find((p: { name: string }) => p.name === METRICS_PORT_NAME), { name: "metrics", containerPort: 9090, protocol: "TCP" });
+            assert.deepStrictEqual(container(object(full, kinds.deployment, "web-sdk")).ports.map((p: { name: string }) => p.name), ["http"]);
+            assert.throws(
+                () => parseProfile(CORE.replace("metrics_port: 9090", "metrics_port: 8080"), { file: "core.yaml", stack: "dev" }),
+                (e: unknown) => e instanceof ProfileError && /core\.services\.aura-bot\.metrics_port: must differ from port \(8080\)/.test(e.message),
+            );
         });
 
         it("exposes nginx through a LoadBalancer Service and publishes its address; the rest stay ClusterIP", () => {

@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceProfile } from "../../profiles";
+import { METRICS_PORT_NAME } from "../system/monitoring";
 import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resourcesFor, workloadConfig } from "./workload";
 
 /**
@@ -96,7 +97,13 @@ export class PlatformService extends pulumi.ComponentResource {
                             {
                                 name: service,
                                 image: args.image,
-                                ports: [{ name: "http", containerPort: spec.port, protocol: "TCP" }],
+                                ports: [
+                                    { name: "http", containerPort: spec.port, protocol: "TCP" },
+                                    // The system stage's PodMonitor scrapes a port of this name (METRICS_PORT_NAME).
+                                    ...(spec.metrics_port !== undefined
+                                        ? [{ name: METRICS_PORT_NAME, containerPort: spec.metrics_port, protocol: "TCP" }]
+                                        : []),
+                                ],
                                 ...(config.envFrom.length ? { envFrom: config.envFrom } : {}),
                                 resources: resourcesFor(service, spec.resources),
                                 securityContext: CONTAINER_SECURITY,
