@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobProfile } from "../../profiles";
-import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resourcesFor, sha256, workloadConfig } from "./workload";
+import { CONTAINER_SECURITY, POD_DEFAULTS, WorkloadInputs, labelsFor, resourcesFor, sha256, workloadConfig } from "./workload";
 
 /**
  * How long `pulumi up` waits for a job to complete. The provider's default is 10 minutes
@@ -13,21 +13,11 @@ import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resources
  */
 export const JOB_TIMEOUT = "30m";
 
-export interface ProvisioningJobArgs {
+export interface ProvisioningJobArgs extends WorkloadInputs {
     /** Job name (profile key); the Job object is `<job>-<spec hash>`. */
     job: string;
     /** The profile's entry for the job. */
     spec: JobProfile;
-    /** The core namespace. */
-    namespace: pulumi.Input<string>;
-    /** Container image, pinned by tag or digest. */
-    image: string;
-    /** Stack secrets by name (those `secret_env` names). */
-    secrets: Record<string, pulumi.Output<string>>;
-    /** The system stage's database Secrets. */
-    databaseSecrets: DatabaseSecrets;
-    /** HMAC key for the secret checksum (secret). */
-    checksumKey: pulumi.Output<string>;
     /** The foundation and the services the job provisions (their components: available Deployments). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }

@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceProfile } from "../../profiles";
 import { METRICS_PORT_NAME } from "../system/monitoring";
-import { CONTAINER_SECURITY, DatabaseSecrets, POD_DEFAULTS, labelsFor, resourcesFor, workloadConfig } from "./workload";
+import { CONTAINER_SECURITY, POD_DEFAULTS, WorkloadInputs, labelsFor, resourcesFor, workloadConfig } from "./workload";
 
 /**
  * How long `pulumi up` waits for a Deployment (or the entry Service's load balancer) to become
@@ -16,27 +16,17 @@ export const ROLLOUT_TIMEOUT = "20m";
 /** Port of every ClusterIP/LoadBalancer Service; it forwards to the container's `http` port. */
 export const SERVICE_PORT = 80;
 
-export interface PlatformServiceArgs {
+export interface PlatformServiceArgs extends WorkloadInputs {
     /** Service name: the name of its Deployment, Service, HPA and PDB and its pods' `app` label. */
     service: string;
     /** The profile's entry for the service. */
     spec: ServiceProfile;
-    /** The core namespace. */
-    namespace: pulumi.Input<string>;
-    /** Container image, pinned by tag or digest. */
-    image: string;
     /** HPA policy (profile core.hpa); ignored for a singleton. */
     hpa: { cpuTargetPercent: number; maxFactor: number };
     /** One replica, strategy Recreate, no HPA (e.g. insights-loader). */
     singleton: boolean;
     /** Exposed through a LoadBalancer Service: the platform's entry point. */
     public: boolean;
-    /** Stack secrets by name (those `secret_env` names). */
-    secrets: Record<string, pulumi.Output<string>>;
-    /** The system stage's database Secrets. */
-    databaseSecrets: DatabaseSecrets;
-    /** HMAC key for the secret checksum (secret). */
-    checksumKey: pulumi.Output<string>;
     /** What every object waits for (the system stage's foundation). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }

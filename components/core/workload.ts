@@ -58,6 +58,20 @@ export interface DatabaseSecrets {
 /** Prefix of each database's variables: POSTGRESQL_HOST, MONGODB_URI, … */
 export const DATABASE_ENV_PREFIX: Record<keyof DatabaseSecrets, string> = { postgresql: "POSTGRESQL_", mongodb: "MONGODB_" };
 
+/** What every core workload (service or job) takes besides its own profile entry. */
+export interface WorkloadInputs {
+    /** The core namespace. */
+    namespace: pulumi.Input<string>;
+    /** Container image, pinned by tag or digest. */
+    image: string;
+    /** Stack secrets by name (those `secret_env` names). */
+    secrets: Record<string, pulumi.Output<string>>;
+    /** The system stage's database Secrets. */
+    databaseSecrets: DatabaseSecrets;
+    /** HMAC key for the secret checksum (secret). */
+    checksumKey: pulumi.Output<string>;
+}
+
 export interface WorkloadConfigArgs {
     /** Kubernetes name of the service or job; its ConfigMap and Secret are `<workload>-env` and `<workload>-secret-env`. */
     workload: string;
