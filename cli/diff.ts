@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import microdiff from "microdiff";
-import { ProfileError } from "../profiles";
+import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { placeholderSshKey, stackConfig } from "./main";
 import { Plan, PlannedResource, runPlan } from "./plan";
 import { offlineStackOutputs } from "./promote";
@@ -399,14 +399,6 @@ function render(d: PlanDiff, format: DiffArgs["format"]): string {
     return format === "markdown" ? renderMarkdown(d) : renderText(d);
 }
 
-/** The message of an error the program raised for bad input, else undefined. */
-export function inputError(e: unknown): string | undefined {
-    if (e instanceof ProfileError || e instanceof DiffUsageError) return e.message;
-    const err = e as { __pulumiRunError?: boolean; name?: string; message?: string };
-    if (err && (err.__pulumiRunError || err.name === "RunError" || err.name === "ConfigMissingError")) return err.message;
-    return undefined;
-}
-
 /** `aura diff …`; returns the exit code. */
 export async function diffCommand(args: string[]): Promise<number> {
     let parsed: DiffArgs;
@@ -418,7 +410,7 @@ export async function diffCommand(args: string[]): Promise<number> {
         return 2;
     }
     const headFile = parsed.positional[parsed.positional.length - 1];
-    const stack = parsed.stack ?? path.basename(headFile).replace(/\.ya?ml$/, "");
+    const stack = parsed.stack ?? stackFromProfilePath(headFile);
     let cleanup = () => {};
     try {
         let d: PlanDiff;
@@ -437,7 +429,7 @@ export async function diffCommand(args: string[]): Promise<number> {
         process.stdout.write(render(d, parsed.format));
         return 0;
     } catch (e) {
-        const message = inputError(e);
+        const message = e instanceof DiffUsageError ? e.message : inputErrorMessage(e);
         if (message === undefined) throw e;
         process.stderr.write(`${message}\n`);
         return e instanceof DiffUsageError ? 2 : 1;

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
 import { Profile, ProfileError, loadProfile, profileSchema } from "../profiles";
+import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
@@ -63,10 +64,6 @@ function parseArgs(argv: string[]): Parsed {
 function expectProfileArg(p: Parsed): string {
     if (p.positional.length !== 1) throw new UsageError(`aura ${p.command} takes one profile path, e.g. aura ${p.command} profiles/dev.yaml`);
     return p.positional[0];
-}
-
-function defaultStack(file: string): string {
-    return path.basename(file).replace(/\.ya?ml$/, "");
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -183,7 +180,7 @@ export function placeholderSshKey(): string {
 }
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
-    const stack = flags.stack ?? defaultStack(file);
+    const stack = flags.stack ?? stackFromProfilePath(file);
     const config = stackConfig(stack);
     const placeholders: string[] = [];
     if (!config["aura:sshPublicKey"]) {
@@ -198,7 +195,7 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
         if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release (assumed to be this profile's)`);
         result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets, stackOutputs: offlineStackOutputs(config, file, stack) });
     } catch (e) {
-        const message = programError(e);
+        const message = inputErrorMessage(e);
         if (message === undefined) throw e;
         process.stderr.write(`${message}\n`);
         return 1;
@@ -225,14 +222,6 @@ async function writePicture(result: Plan, file: string): Promise<number> {
     }
     process.stderr.write(`aura: drew the plan into ${file}\n`);
     return 0;
-}
-
-/** The message of an error the program raised for bad input (as `pulumi up` shows it), else undefined. */
-function programError(e: unknown): string | undefined {
-    if (e instanceof ProfileError) return e.message;
-    const err = e as { __pulumiRunError?: boolean; name?: string; message?: string };
-    if (err && (err.__pulumiRunError || err.name === "RunError" || err.name === "ConfigMissingError")) return err.message;
-    return undefined;
 }
 
 function renderTree(plan: Plan, placeholders: string[]): string {

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+import { stackFromProfilePath } from "./common";
 import { MockOptions, createMocks } from "./mocks";
 
 export const PROJECT = "aura-platform";
@@ -166,7 +167,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     // Passed as given: the program reads it relative to the working directory, as under `pulumi up`,
     // so its messages name the file exactly as `aura validate` does.
     const profile = options.profile;
-    const stack = options.stack ?? path.basename(profile).replace(/\.ya?ml$/, "");
+    const stack = options.stack ?? stackFromProfilePath(profile);
     const showSecrets = options.showSecrets ?? false;
 
     const mocks = options.mocks ?? createMocks(options);

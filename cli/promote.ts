@@ -8,6 +8,7 @@ import * as path from "path";
 import { ProfileError, loadProfile } from "../profiles";
 import { setRelease, upstreamVersion } from "../profiles/promotion";
 import { Release } from "../profiles/release";
+import { inputErrorMessage } from "./common";
 import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
@@ -174,8 +175,7 @@ export async function promoteCommand(args: string[]): Promise<number> {
         );
         return 0;
     } catch (e) {
-        const { inputError } = await import("./diff");
-        const message = e instanceof PromoteError ? e.message : inputError(e);
+        const message = e instanceof PromoteError ? e.message : inputErrorMessage(e);
         if (message === undefined) throw e;
         process.stderr.write(`${message}\n`);
         return 1;

@@ -18,19 +18,11 @@ import {
     renderMasterCloudInit,
 } from "../components/infra/cloudinit";
 import { caCertHash } from "../components/infra/pki";
-import { BLOB_ENDPOINT, BootWorld, makeCa } from "./boot-stubs";
+import { BLOB_ENDPOINT, BootWorld, TEST_CLUSTER, makeCa } from "./boot-stubs";
 
 const MASTER_ID = "6f1c2e0a-93b4-4d7e-8a51-2c9f0e7b3d14";
 const AGENT_ID = "0b7d4c1e-2f3a-4b5c-9d6e-7f8091a2b3c4";
-const CLUSTER = {
-    clusterName: "aura-prod",
-    kubernetesVersion: "1.33.5",
-    apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
-    apiServerPort: 6443,
-    apiServerInternalIp: "10.240.0.254",
-    podCidr: "10.244.0.0/16",
-    serviceCidr: "10.96.0.0/12",
-};
+const CLUSTER = TEST_CLUSTER;
 const MASTER_DOC = renderMasterCloudInit({ ...CLUSTER, metadata: { blobEndpoint: BLOB_ENDPOINT, identityClientId: MASTER_ID } });
 // What each identity may do, as the metadata store's role assignments grant it.
 const ACL = {

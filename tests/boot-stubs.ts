@@ -8,8 +8,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import type { ClusterBootstrap } from "../components/infra/cloudinit";
 
 export const BLOB_ENDPOINT = "https://auraprodmeta01.blob.core.windows.net/";
+/** The cluster the boot tests render documents for (realistic prod values). */
+export const TEST_CLUSTER: ClusterBootstrap = {
+    clusterName: "aura-prod",
+    kubernetesVersion: "1.33.5",
+    apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
+    apiServerPort: 6443,
+    apiServerInternalIp: "10.240.0.254",
+    podCidr: "10.244.0.0/16",
+    serviceCidr: "10.96.0.0/12",
+};
 const STUB_TOKEN_PREFIX = "stub-bearer-";
 
 /**

@@ -6,13 +6,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as yaml from "js-yaml";
+import { TEST_CLUSTER } from "./boot-stubs";
 
 import {
   AUDIT_LOG_DIR,
   AUDIT_POLICY_PATH,
   BOOTSTRAP_SCRIPT_PATH,
   CUSTOM_DATA_MAX_BYTES,
-  ClusterBootstrap,
   ETCD_DISK,
   JOIN_TEMPLATE_CA_HASH_PLACEHOLDER,
   JOIN_TEMPLATE_TOKEN_PLACEHOLDER,
@@ -36,15 +36,7 @@ import {
 // Realistic test values
 // ---------------------------------------------------------------------------
 
-const CLUSTER: ClusterBootstrap = {
-  clusterName: "aura-prod",
-  kubernetesVersion: "1.33.5",
-  apiServerHost: "aura-prod-api.westeurope.cloudapp.azure.com",
-  apiServerPort: 6443,
-  apiServerInternalIp: "10.240.0.254",
-  podCidr: "10.244.0.0/16",
-  serviceCidr: "10.96.0.0/12",
-};
+const CLUSTER = TEST_CLUSTER;
 
 const METADATA: MetadataSource = {
   blobEndpoint: "https://auraprodmeta01.blob.core.windows.net/",

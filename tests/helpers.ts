@@ -2,7 +2,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main, placeholderSshKey } from "../cli/main";
+import { placeholderSshKey } from "../cli/main";
+import { runAura } from "./support/capture";
 import { Plan, PlanOptions, PlannedResource, runPlan } from "../cli/plan";
 
 export const ROOT = path.join(__dirname, "..");
@@ -31,19 +32,9 @@ export function one(p: Plan, type: string, name?: string): PlannedResource {
     return found[0];
 }
 
-/** Runs `aura <args>` in-process and captures what it prints. */
+/** Runs `aura <args>` in-process and captures what it prints; an error main() throws is rethrown. */
 export async function aura(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    try {
-        const code = await main(args);
-        return { code, stdout, stderr };
-    } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
-    }
+    const run = await runAura(args);
+    if (run.code === undefined) throw run.threw;
+    return { code: run.code, stdout: run.stdout, stderr: run.stderr };
 }

@@ -4,28 +4,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../cli/main";
+import { runAura } from "./capture";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-fuzz-"));
 const file = path.join(dir, "dev.yaml");
 
 async function validate(msg: { id: number; text: string }): Promise<void> {
     fs.writeFileSync(file, msg.text);
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-    let reply: Record<string, unknown>;
-    try {
-        reply = { code: await main(["validate", file]) };
-    } catch (e) {
-        reply = { threw: String((e as Error)?.stack ?? e) };
-    } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
-    }
+    const { code, threw, stdout, stderr } = await runAura(["validate", file]);
+    const reply = code === undefined ? { threw: String((threw as Error)?.stack ?? threw) } : { code };
     process.send!({ id: msg.id, file, stdout, stderr, ...reply });
 }
 
