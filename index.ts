@@ -5,8 +5,12 @@ import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetN
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
+import { dropVersionAliases } from "./components/versionAliases";
 
 export = async () => {
+    // Before the first resource: the provider SDKs' API-version aliases match nothing this program
+    // ever deployed, and cost a third of the run (components/versionAliases.ts).
+    pulumi.runtime.registerStackTransformation(dropVersionAliases);
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
     const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));

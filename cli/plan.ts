@@ -117,6 +117,19 @@ class RecordingMonitor extends MockMonitor {
         super.registerResourceOutputs(req, callback);
     }
 
+    /**
+     * The URN an alias stands for, as the engine resolves it: a URN as given, or a spec whose unset
+     * parts (name, type, parent, stack, project) are the resource's own.
+     */
+    private aliasUrn(alias: any, req: any): string {
+        if (alias.getUrn()) return alias.getUrn();
+        const spec = alias.getSpec();
+        const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+        const self = this as unknown as { newUrn(parent: string, type: string, name: string): string };
+        const [, , type, name] = self.newUrn(parent, spec.getType() || req.getType(), spec.getName() || req.getName()).split("::");
+        return `urn:pulumi:${[spec.getStack() || settings.getStack(), spec.getProject() || settings.getProject(), type, name].join("::")}`;
+    }
+
     private record(req: any, urn: string): void {
         const type: string = req.getType();
         if (type === STACK_TYPE) {
@@ -132,7 +145,7 @@ class RecordingMonitor extends MockMonitor {
         if (req.getRetainondelete()) options.retainOnDelete = true;
         if (req.getReplaceonchangesList().length) options.replaceOnChanges = req.getReplaceonchangesList();
         if (req.getAdditionalsecretoutputsList().length) options.additionalSecretOutputs = req.getAdditionalsecretoutputsList();
-        const aliases = req.getAliasesList().map((a: any) => a.getUrn() || a.getSpec()?.getName() || "").filter(Boolean);
+        const aliases = req.getAliasesList().map((a: any) => this.aliasUrn(a, req));
         if (aliases.length) options.aliases = aliases;
         if (req.getProvider()) options.provider = req.getProvider();
         const timeouts = req.getCustomtimeouts();
