@@ -19,12 +19,13 @@ function packageAndName(type: string): [string, string] | undefined {
  * plain object with `type` as its only key, same package, same resource name, another module.
  */
 export function isVersionAlias(alias: pulumi.Input<string | pulumi.Alias>, resourceType: string): boolean {
-    if (typeof alias !== "object" || alias === null || pulumi.Output.isInstance(alias)) return false;
+    if (typeof alias !== "object" || alias === null || pulumi.Output.isInstance(alias) || alias instanceof Promise) return false;
     const keys = Object.keys(alias);
-    if (keys.length !== 1 || keys[0] !== "type" || typeof alias.type !== "string") return false;
+    const type = alias.type;
+    if (keys.length !== 1 || keys[0] !== "type" || typeof type !== "string") return false;
     const own = packageAndName(resourceType);
-    const other = packageAndName(alias.type);
-    return own !== undefined && other !== undefined && own[0] === other[0] && own[1] === other[1] && alias.type !== resourceType;
+    const other = packageAndName(type);
+    return own !== undefined && other !== undefined && own[0] === other[0] && own[1] === other[1] && type !== resourceType;
 }
 
 /** The stack transformation: the same resource, without its SDK's API-version aliases. */
