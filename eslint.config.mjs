@@ -9,7 +9,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 const nodeGlobals = Object.fromEntries(
-    ["require", "module", "exports", "process", "console", "Buffer", "__dirname", "__filename", "setTimeout", "clearTimeout"].map((g) => [g, "readonly"]),
+    ["require", "module", "exports", "process", "console", "Buffer", "URL", "__dirname", "__filename", "setTimeout", "clearTimeout"].map((g) => [g, "readonly"]),
 );
 
 export default tseslint.config(

@@ -4,7 +4,12 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const resproto = require("@pulumi/pulumi/proto/resource_pb");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const structproto = require("google-protobuf/google/protobuf/struct_pb");
 import { stackFromProfilePath } from "./common";
 import { MockOptions, createMocks } from "./mocks";
 
@@ -105,11 +110,51 @@ class RecordingMonitor extends MockMonitor {
         self.newUrn = (parent, type, name) => newUrn(parent === this.stackUrn ? "" : parent, type, name);
     }
 
+    /**
+     * The engine's side of a registration: the mocks' state for the resource, answered in the wire
+     * format. What the mocks return unchanged from the inputs is answered as it came (the SDK's
+     * serialisation of a value it just deserialised gives the same wire value back); only what they
+     * add goes through the SDK's serialiser. The program's side is untouched.
+     */
     async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
-        await super.registerResource(req, (err: any, resp?: any) => {
-            if (!err && resp) this.record(req, resp.getUrn());
-            callback(err, resp);
-        });
+        if (req.getTransformsList().length) {
+            await super.registerResource(req, (err: any, resp?: any) => {
+                if (!err && resp) this.record(req, resp.getUrn(), req.getObject()?.toJavaScript() ?? {});
+                callback(err, resp);
+            });
+            return;
+        }
+        try {
+            const wire: Record<string, unknown> = req.getObject()?.toJavaScript() ?? {};
+            const inputs: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(wire)) if (v !== undefined) inputs[k] = rpc.deserializeProperty(v);
+            const result = await this.mocks.newResource({
+                type: req.getType(),
+                name: req.getName(),
+                inputs,
+                provider: req.getProvider(),
+                custom: req.getCustom(),
+                id: req.getImportid(),
+            });
+            const added: Record<string, unknown> = {};
+            const state: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(result.state)) {
+                if (k in inputs && v === inputs[k]) state[k] = wire[k];
+                else added[k] = v;
+            }
+            Object.assign(state, await rpc.serializeProperties("", added));
+            const self = this as unknown as { newUrn(parent: string, type: string, name: string): string; resources: Map<string, unknown> };
+            const urn = self.newUrn(req.getParent(), req.getType(), req.getName());
+            self.resources.set(urn, { urn, id: result.id ?? null, state });
+            const response = new resproto.RegisterResourceResponse();
+            response.setUrn(urn);
+            response.setId(result.id || "");
+            response.setObject(structproto.Struct.fromJavaScript(state as any));
+            this.record(req, urn, wire);
+            callback(null, response);
+        } catch (err) {
+            callback(err, undefined);
+        }
     }
 
     registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
@@ -130,7 +175,7 @@ class RecordingMonitor extends MockMonitor {
         return `urn:pulumi:${[spec.getStack() || settings.getStack(), spec.getProject() || settings.getProject(), type, name].join("::")}`;
     }
 
-    private record(req: any, urn: string): void {
+    private record(req: any, urn: string, wire: Record<string, unknown>): void {
         const type: string = req.getType();
         if (type === STACK_TYPE) {
             this.stackUrn = urn;
@@ -159,7 +204,7 @@ class RecordingMonitor extends MockMonitor {
             name: req.getName(),
             parent: parent && parent !== this.stackUrn ? parent : null,
             custom: req.getCustom(),
-            inputs: presentValue(req.getObject()?.toJavaScript() ?? {}, this.showSecrets, this.mask) as Record<string, unknown>,
+            inputs: presentValue(wire, this.showSecrets, this.mask) as Record<string, unknown>,
             options,
         });
     }

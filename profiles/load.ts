@@ -51,9 +51,17 @@ export interface StackOptions {
     standalone?: boolean;
 }
 
+/** The last profile loaded, by everything that decides it: `aura plan` checks the profile, then runs the program, which loads it again. */
+let lastLoaded: { key: string; profile: Profile } | undefined;
+
 /** Reads and validates the profile at `file`. */
 export function loadProfile(file: string, opts: StackOptions): Profile {
-    return parseProfile(readProfileText(file), { file, ...opts });
+    const text = readProfileText(file);
+    const key = JSON.stringify([file, opts.stack, opts.standalone ?? false, text]);
+    if (lastLoaded?.key === key) return lastLoaded.profile;
+    const profile = parseProfile(text, { file, ...opts });
+    lastLoaded = { key, profile };
+    return profile;
 }
 
 /**

@@ -162,7 +162,7 @@ describe("core stage", () => {
         it("registers every core object with the system stage's provider, after its API gate and namespaces", () => {
             const core = full.resources.filter((r) => r.custom && r.urn.includes("aura:core:") && r.type.startsWith("kubernetes:"));
             assert.ok(core.length >= 20);
-            const gate = full.resources.find((r) => r.type === "pulumi-nodejs:dynamic:ApiGate")!;
+            const gate = full.resources.find((r) => r.type === "command:local:Command" && r.name.endsWith("-api-gate"))!;
             const ns = full.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as any).name === "aura-dev")!;
             const provider = full.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
             for (const r of core) {

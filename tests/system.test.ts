@@ -2,7 +2,7 @@
 // Kubernetes object waits in, namespaces, per-user access, and schema validation of every object
 // the program builds itself.
 import * as assert from "assert";
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as https from "https";
@@ -13,7 +13,7 @@ import * as zlib from "zlib";
 import diff from "microdiff";
 import { MOCK_SUBSCRIPTION, MOCK_TENANT } from "../cli/mocks";
 import { Plan, PlannedResource } from "../cli/plan";
-import { apiGateProvider, parseApiReadyTimeout, waitForReadyz } from "../components/system/apiGate";
+import { READYZ_SCRIPT, parseApiReadyTimeout } from "../components/system/apiGate";
 import { AUTOSCALER_SECRET, NodeGroup, nodeGroups } from "../components/system/autoscaler";
 import { CHARTS } from "../components/system/charts";
 import { STORAGE_CLASS_NAME } from "../components/system";
@@ -23,7 +23,7 @@ import { ROOT, byType, one, plan } from "./helpers";
 import { CHART_TYPE, k8sObjects, validateK8s } from "./k8s-helpers";
 
 const DEV = path.join(ROOT, "profiles", "dev.yaml");
-const GATE_TYPE = "pulumi-nodejs:dynamic:ApiGate";
+const GATE_TYPE = "command:local:Command";
 
 /** A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI. */
 function makePki(dir: string, name: string): { caPem: string; keyPem: string; certPem: string } {
@@ -85,54 +85,96 @@ describe("system stage: API readiness gate", function () {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    const check = (over: Partial<Parameters<typeof waitForReadyz>[0]> = {}) =>
-        waitForReadyz({ url, caPem: good.caPem, timeoutMs: 1_500, intervalMs: 100, bootLog: BOOTSTRAP_LOG_PATH, ...over });
+    /** The gate as `pulumi up` gets it (profiles/dev.yaml). */
+    let planned: PlannedResource;
+    before(async () => {
+        planned = one(await plan({ profile: DEV, stack: "dev" }), GATE_TYPE);
+    });
+
+    /**
+     * Runs the planned gate command the way the command provider does (its interpreter, its text,
+     * its environment), pointed at the local server; polls every 100 ms.
+     */
+    async function check(over: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+        const [program, ...args] = planned.inputs.interpreter as string[];
+        const env = {
+            ...process.env,
+            ...(planned.inputs.environment as Record<string, string>),
+            AURA_API_URL: url,
+            AURA_API_CA: good.caPem,
+            AURA_API_TIMEOUT_MINUTES: String(1_500 / 60_000),
+            AURA_API_POLL_MS: "100",
+            ...over,
+        };
+        const started = Date.now();
+        return new Promise((resolve) => {
+            execFile(program, [...args, planned.inputs.create as string], { env, encoding: "utf8" }, (err, stdout, stderr) => {
+                resolve({ code: err ? Number(err.code) : 0, stdout, stderr, ms: Date.now() - started });
+            });
+        });
+    }
+    const minutes = (ms: number) => String(ms / 60_000);
+
+    it("runs readyz.js with node, given the API URL, the cluster CA, the timeout and the boot log", () => {
+        assert.deepStrictEqual(planned.inputs.interpreter, ["node", "-e"]);
+        assert.strictEqual(planned.inputs.create, READYZ_SCRIPT);
+        assert.strictEqual(READYZ_SCRIPT, fs.readFileSync(path.join(ROOT, "components", "system", "readyz.js"), "utf8"));
+        const env = planned.inputs.environment as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(env).sort(), ["AURA_API_CA", "AURA_API_TIMEOUT_MINUTES", "AURA_API_URL", "AURA_BOOT_LOG"]);
+        assert.strictEqual(env.AURA_API_TIMEOUT_MINUTES, "20");
+        assert.strictEqual(env.AURA_BOOT_LOG, BOOTSTRAP_LOG_PATH);
+    });
 
     it("passes when /readyz answers 200 over TLS verified against the cluster CA", async () => {
         status = 200;
-        await check();
+        const r = await check();
+        assert.deepStrictEqual([r.code, r.stderr], [0, ""]);
+        assert.match(r.stdout, /the Kubernetes API is ready/);
     });
 
     it("keeps polling until the API becomes ready", async () => {
         status = 503;
         requests = 0;
         setTimeout(() => (status = 200), 400);
-        await check({ timeoutMs: 5_000 });
+        const r = await check({ AURA_API_TIMEOUT_MINUTES: minutes(5_000) });
+        assert.strictEqual(r.code, 0, r.stderr);
         assert.ok(requests >= 2, `polled ${requests} times`);
     });
 
     it("fails when the server's certificate does not come from the cluster CA (TLS is never skipped)", async () => {
         status = 200;
-        await assert.rejects(check({ caPem: other.caPem, timeoutMs: 300 }), (e: Error) => {
-            assert.match(e.message, /not ready after/);
-            assert.match(e.message, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed|unable to verify/i);
-            return true;
-        });
+        const r = await check({ AURA_API_CA: other.caPem, AURA_API_TIMEOUT_MINUTES: minutes(300) });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /not ready after/);
+        assert.match(r.stderr, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed|unable to verify/i);
     });
 
     it("gives up after the timeout with a message naming the boot log and the config key", async () => {
         status = 503;
-        const started = Date.now();
-        await assert.rejects(check({ timeoutMs: 600 }), (e: Error) => {
-            assert.match(e.message, /the Kubernetes API at https:\/\/127\.0\.0\.1:\d+\/readyz was not ready after 0\.01 min \(last answer: HTTP 503\)/);
-            assert.ok(e.message.includes(BOOTSTRAP_LOG_PATH), e.message);
-            assert.match(e.message, /aura:apiReadyTimeoutMinutes/);
-            return true;
-        });
-        const took = Date.now() - started;
-        assert.ok(took >= 500 && took < 3_000, `bounded: took ${took} ms`);
+        const r = await check({ AURA_API_TIMEOUT_MINUTES: minutes(600) });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /the Kubernetes API at https:\/\/127\.0\.0\.1:\d+\/readyz was not ready after 0\.01 min \(last answer: HTTP 503\)/);
+        assert.ok(r.stderr.includes(BOOTSTRAP_LOG_PATH), r.stderr);
+        assert.match(r.stderr, /aura:apiReadyTimeoutMinutes/);
+        assert.ok(r.ms >= 500 && r.ms < 5_000, `bounded: took ${r.ms} ms`);
     });
 
     it("fails on an unreachable endpoint within the timeout", async () => {
-        await assert.rejects(check({ url: "https://127.0.0.1:1", timeoutMs: 300 }), /last answer: ECONNREFUSED/);
+        const r = await check({ AURA_API_URL: "https://127.0.0.1:1", AURA_API_TIMEOUT_MINUTES: minutes(300) });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /last answer: ECONNREFUSED/);
     });
 
-    it("diff reports no change for the same endpoint and CA, so later runs do nothing", async () => {
-        const olds = { url, caPem: good.caPem, timeoutMinutes: 20, bootLog: BOOTSTRAP_LOG_PATH };
-        assert.deepStrictEqual(await apiGateProvider.diff!("readyz", olds, { ...olds }), { changes: false });
-        assert.deepStrictEqual(await apiGateProvider.diff!("readyz", olds, { ...olds, timeoutMinutes: 30 }), { changes: false });
-        assert.deepStrictEqual(await apiGateProvider.diff!("readyz", olds, { ...olds, url: "https://other:6443" }), { changes: true });
-        assert.deepStrictEqual(await apiGateProvider.diff!("readyz", olds, { ...olds, caPem: other.caPem }), { changes: true });
+    it("says which setting is wrong instead of polling without a CA or over plain HTTP", async () => {
+        const r = await check({ AURA_API_CA: "", AURA_API_URL: "http://127.0.0.1:1", AURA_API_TIMEOUT_MINUTES: "soon" });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /AURA_API_URL must be https.*AURA_API_CA holds no PEM certificate.*AURA_API_TIMEOUT_MINUTES must be a positive number, got "soon"/);
+    });
+
+    it("waits again only for another cluster: a new endpoint or CA replaces it", () => {
+        const env = planned.inputs.environment as Record<string, string>;
+        assert.deepStrictEqual(planned.inputs.triggers, [env.AURA_API_URL, env.AURA_API_CA]);
+        assert.deepStrictEqual(planned.options.replaceOnChanges, ["triggers[*]"]);
     });
 
     it("reads aura:apiReadyTimeoutMinutes: default 20, whole minutes 1–180, else a clear error", () => {
@@ -163,11 +205,11 @@ describe("system stage (profiles/dev.yaml)", () => {
     });
 
     it("registers the gate with the API URL, the cluster CA and the configured timeout, after the masters", () => {
-        assert.match(gate.inputs.url as string, /^https:\/\/aura-dev-api-[a-z0-9]+\.westeurope\.cloudapp\.azure\.com:6443$/);
-        assert.match(gate.inputs.caPem as string, /BEGIN CERTIFICATE/);
-        assert.strictEqual(gate.inputs.timeoutMinutes, 25);
-        assert.strictEqual(gate.inputs.bootLog, BOOTSTRAP_LOG_PATH);
-        assert.strictEqual(typeof gate.inputs.__provider, "string", "the provider code serialises");
+        const env = gate.inputs.environment as Record<string, string>;
+        assert.match(env.AURA_API_URL, /^https:\/\/aura-dev-api-[a-z0-9]+\.westeurope\.cloudapp\.azure\.com:6443$/);
+        assert.match(env.AURA_API_CA, /BEGIN CERTIFICATE/);
+        assert.strictEqual(env.AURA_API_TIMEOUT_MINUTES, "25");
+        assert.strictEqual(env.AURA_BOOT_LOG, BOOTSTRAP_LOG_PATH);
         const masters = byType(dev, "azure-native:compute:VirtualMachine");
         assert.strictEqual(masters.length, 3);
         for (const vm of masters) assert.ok(waitsFor(dev, gate, vm.urn), `the gate waits for ${vm.name}`);
