@@ -136,20 +136,28 @@ class RecordingMonitor extends MockMonitor {
                 custom: req.getCustom(),
                 id: req.getImportid(),
             });
+            // The request's Struct becomes the response's: inputs the state keeps stay encoded as
+            // they came; what the mocks add or change is encoded; what they drop is removed.
+            const struct = req.getObject() ?? new structproto.Struct();
+            const fields = struct.getFieldsMap();
             const added: Record<string, unknown> = {};
             const state: Record<string, unknown> = {};
             for (const [k, v] of Object.entries(result.state)) {
                 if (k in inputs && v === inputs[k]) state[k] = wire[k];
                 else added[k] = v;
             }
-            Object.assign(state, await rpc.serializeProperties("", added));
+            for (const k of Object.keys(wire)) if (!(k in state)) fields.del(k);
+            for (const [k, v] of Object.entries(await rpc.serializeProperties("", added))) {
+                state[k] = v;
+                fields.set(k, structproto.Value.fromJavaScript(v));
+            }
             const self = this as unknown as { newUrn(parent: string, type: string, name: string): string; resources: Map<string, unknown> };
             const urn = self.newUrn(req.getParent(), req.getType(), req.getName());
             self.resources.set(urn, { urn, id: result.id ?? null, state });
             const response = new resproto.RegisterResourceResponse();
             response.setUrn(urn);
             response.setId(result.id || "");
-            response.setObject(structproto.Struct.fromJavaScript(state as any));
+            response.setObject(struct);
             this.record(req, urn, wire);
             callback(null, response);
         } catch (err) {

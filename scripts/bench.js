@@ -2,6 +2,9 @@
 // `npm run bench`: wall time and peak memory of `aura plan` for profiles/prod.yaml and a generated
 // profile ten times its size (10 pools, 90 services), against a floor measured in the same run:
 // Node.js with the same TypeScript loader loading every package module a plan loads, doing nothing.
+// A last row adds to the floor what the SDK and the mock engine take for as many registrations as
+// plan(prod) makes, each with almost no inputs (bench-registrations.js): the least any plan of that
+// size can take on this SDK.
 // Each run is a fresh process; the three commands are interleaved so that load from other work on
 // the machine hits them alike; medians of BENCH_RUNS (default 5) runs. Prints a Markdown table.
 "use strict";
@@ -66,12 +69,20 @@ try {
     const bigProfile = path.join(tmp, "prod-10x.yaml");
     fs.writeFileSync(bigProfile, tenfoldProfile());
     const moduleList = path.join(tmp, "modules.json");
+    // A warm-up prod plan counts its registrations; a warm-up 10× plan records the modules for the
+    // floor and fills the transpile cache.
+    const prodArgs = [aura, "plan", "profiles/prod.yaml", "--stack", "prod", "--json"];
+    const prodResources = JSON.parse(run(prodArgs).stdout).resources;
+    const customCount = prodResources.filter((r) => r.custom).length;
+    const componentCount = prodResources.length - customCount;
+    const registrations = path.join(__dirname, "bench-registrations.js");
     const commands = {
         floor: [path.join(__dirname, "bench-floor.js"), moduleList],
-        "plan(prod)": [aura, "plan", "profiles/prod.yaml", "--stack", "prod", "--json"],
+        "plan(prod)": prodArgs,
         "plan(10×)": [aura, "plan", bigProfile, "--stack", "prod", "--json"],
+        registrations: [registrations, String(customCount), String(componentCount)],
+        "registrations(0)": [registrations, "0", "0"],
     };
-    // A warm-up plan records the modules for the floor and fills the transpile cache.
     const warm = run(commands["plan(10×)"], { AURA_BENCH_MODULES: moduleList });
     const bigCount = JSON.parse(warm.stdout).resources.length;
     const load0 = os.loadavg()[0];
@@ -87,6 +98,10 @@ try {
     const floor = stat.floor;
     const prod = stat["plan(prod)"];
     const big = stat["plan(10×)"];
+    // The floor plus what the SDK and the mock engine take for as many near-empty registrations.
+    const reg = stat.registrations;
+    const reg0 = stat["registrations(0)"];
+    const minimum = { ms: floor.ms + reg.ms - reg0.ms, cpuMs: floor.cpuMs + reg.cpuMs - reg0.cpuMs };
     const row = (name, s, ratio, cpuRatio, target) =>
         `| ${name} | ${(s.ms / 1000).toFixed(2)} s | ${ratio} | ${(s.cpuMs / 1000).toFixed(2)} s (${cpuRatio}) | ${s.rss.toFixed(0)} MiB (max ${s.maxRss.toFixed(0)}) | ${target} |`;
     const mark = (ok) => (ok ? "met" : "MISSED");
@@ -102,6 +117,7 @@ try {
             `≤ 1.5× floor: ${mark(prod.ms <= 1.5 * floor.ms)}; RSS ≤ 600 MiB: ${mark(prod.rss <= 600)}`,
         ),
         row(`plan(10×), ${bigCount} resources`, big, `${(big.ms / prod.ms).toFixed(2)}× plan(prod)`, `${(big.cpuMs / prod.cpuMs).toFixed(2)}× plan(prod)`, `≤ 2× plan(prod): ${mark(big.ms <= 2 * prod.ms)}`),
+        `| floor + ${customCount} resources and ${componentCount} components with almost no inputs (the SDK's minimum for plan(prod)) | ${(minimum.ms / 1000).toFixed(2)} s | ${(minimum.ms / floor.ms).toFixed(2)}× floor | ${(minimum.cpuMs / 1000).toFixed(2)} s (${(minimum.cpuMs / floor.cpuMs).toFixed(2)}× floor) | — | — |`,
     ];
     console.log(lines.join("\n"));
     console.log(

@@ -93,15 +93,11 @@ export class AgentPools extends pulumi.ComponentResource {
         const deployed = new Set(args.deployedScaleSets);
         const zones: Array<string | undefined> = args.zones.length ? args.zones : [undefined];
 
-        this.pools = args.pools.flatMap((pool) => {
-            const bounds = splitOverZones(pool.minSize, pool.maxSize, zones.length);
-            // A zone whose share of max_size is 0 gets no scale set (the autoscaler needs max ≥ 1).
-            return zones.flatMap((zone, i) => (bounds[i].maxSize > 0 ? [{ pool, zone, subnetId: args.subnetIds[i], ...bounds[i] }] : []));
-        }).map(({ pool, zone, subnetId, minSize, maxSize }) => {
-            const vmssName = scaleSetName(args.environment, pool.name, zone);
-            // No secret in the model: instances fetch the current join token at boot, so a token
-            // rotation never changes the scale set.
-            const customData = pulumi
+        // One boot document per pool, shared by its zonal scale sets (nothing in it depends on the
+        // zone). No secret in it: instances fetch the current join token at boot, so a token
+        // rotation never changes a scale set.
+        const bootDocument = (pool: string): pulumi.Output<string> =>
+            pulumi
                 .all([args.apiServerHost, args.apiServerInternalIp, args.caCertHash, args.joinToken.blobEndpoint, args.joinToken.identityClientId])
                 .apply(([apiServerHost, apiServerInternalIp, caCertHash, blobEndpoint, identityClientId]) =>
                     encodeCustomData(
@@ -113,12 +109,22 @@ export class AgentPools extends pulumi.ComponentResource {
                             apiServerInternalIp,
                             podCidr: args.podCidr,
                             serviceCidr: args.serviceCidr,
-                            pool: pool.name,
+                            pool,
                             caCertHash,
                             metadata: { blobEndpoint, identityClientId },
                         }),
                     ),
                 );
+
+        const documents = new Map(args.pools.map((pool) => [pool.name, bootDocument(pool.name)]));
+
+        this.pools = args.pools.flatMap((pool) => {
+            const bounds = splitOverZones(pool.minSize, pool.maxSize, zones.length);
+            // A zone whose share of max_size is 0 gets no scale set (the autoscaler needs max ≥ 1).
+            return zones.flatMap((zone, i) => (bounds[i].maxSize > 0 ? [{ pool, zone, subnetId: args.subnetIds[i], ...bounds[i] }] : []));
+        }).map(({ pool, zone, subnetId, minSize, maxSize }) => {
+            const vmssName = scaleSetName(args.environment, pool.name, zone);
+            const customData = documents.get(pool.name)!;
 
             // azure-native updates a scale set with a full PUT of the program's inputs, and
             // `ignoreChanges` would send the last *state* input (stale unless refreshed). So the
