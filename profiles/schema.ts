@@ -9,6 +9,10 @@ import { imageProblem, registryProblem } from "./release";
 import { nearMisses, parseQuantity, quantityProblem } from "./values";
 import { DEFAULT_KUBERNETES_VERSION, kubernetesVersionProblem } from "./versions";
 
+// A run parses one profile: compiling zod's fast path for it (`new Function`) costs more than the
+// one parse it speeds up (measured: 17 ms with it, 10 ms without). The results are the same.
+z.config({ jitless: true });
+
 type Ctx = z.core.$RefinementCtx;
 /** Adds a custom problem at `path` (relative to the refined value). */
 function refuse(ctx: Ctx, path: PropertyKey[], message: string, params?: Record<string, unknown>): void {
