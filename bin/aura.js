@@ -6,6 +6,14 @@
 // its promise-leak report); aura prints messages, never stacks. (The SDK raises the limit itself
 // where it needs a resource's source position.) About a sixth of a plan's CPU time.
 Error.stackTraceLimit = 0;
+// A reader that stops early (`aura plan … | head`) closes the pipe: that ends the output, not in a
+// crash with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err) => {
+        if (err && err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+        throw err;
+    });
+}
 require("../cli/transpile").register();
 require("../cli/main").main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },

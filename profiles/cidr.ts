@@ -57,7 +57,3 @@ export function cidrProblem(text: string): string | undefined {
     return undefined;
 }
 
-/** Number of addresses in a valid CIDR. */
-export function cidrSize(text: string): number {
-    return 2 ** (32 - parseCidr(text)!.prefix);
-}

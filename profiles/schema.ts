@@ -3,7 +3,7 @@
 // turns it into JSON Schema for editors, and the stages read its typed output.
 import { z } from "zod";
 import { AZURE_REGIONS, AZURE_VM_SIZES } from "./azure";
-import { cidrContains, cidrProblem, cidrSize, cidrsOverlap, parseCidr } from "./cidr";
+import { cidrContains, cidrProblem, cidrsOverlap, parseCidr } from "./cidr";
 import { closest } from "./messages";
 import { imageProblem, registryProblem } from "./release";
 import { nearMisses, parseQuantity, quantityProblem } from "./values";
@@ -254,18 +254,56 @@ const infrastructureSchema = z.strictObject({
                 .filter(([key]) => POOL_KEY.test(key))
                 .reduce((sum, [, pool]) => sum + size(mapping(pool)?.max_size), 0);
             const text = (key: string, def: string) => (network[key] === undefined ? def : network[key]);
-            const capacity = (cidr: unknown) => (typeof cidr === "string" && parseCidr(cidr) ? cidrSize(cidr) - AZURE_RESERVED_ADDRESSES : undefined);
-            const agentsRoom = capacity(text("agents_subnet", DEFAULT_NETWORK.agents_subnet));
-            if (agentsRoom !== undefined && agents > agentsRoom) {
+            // With zones, each range is split into one subnet per zone (components/infra/network.ts:
+            // the next power of two of equal parts), and each zone's nodes must fit its own part.
+            // The busiest zone is the first: it takes the remainder of every split.
+            const zones = Array.isArray(infra?.zones) ? new Set(infra.zones).size : 3;
+            const splitBits = zones > 1 ? Math.ceil(Math.log2(zones)) : 0;
+            const busiest = (total: number) => Math.ceil(total / Math.max(zones, 1));
+            const busiestAgents = Object.entries(compute)
+                .filter(([key]) => POOL_KEY.test(key))
+                .reduce((sum, [, pool]) => sum + busiest(size(mapping(pool)?.max_size)), 0);
+            const firstZone = Array.isArray(infra?.zones) && typeof infra.zones[0] === "string" ? infra.zones[0] : "1";
+            /** Usable addresses in each of the range's zonal subnets, and their prefix; undefined (and refused) if it cannot be split. */
+            const room = (key: "agents_subnet" | "masters_subnet"): { capacity: number; prefix: number } | undefined => {
+                const range = text(key, DEFAULT_NETWORK[key]);
+                const parsed = typeof range === "string" ? parseCidr(range) : undefined;
+                if (!parsed || parsed.prefix > 29) return undefined; // refused on its own
+                const prefix = parsed.prefix + splitBits;
+                if (prefix > 29) {
+                    refuse(
+                        ctx,
+                        ["network", key],
+                        `is too small to split into ${zones} zonal subnets of at least a /29 (one per zone in zones): give it a /${29 - splitBits} or larger range`,
+                    );
+                    return undefined;
+                }
+                return { capacity: 2 ** (32 - prefix) - AZURE_RESERVED_ADDRESSES, prefix };
+            };
+            const zonal = (prefix: number) => `in each zone's subnet (the range is split into one /${prefix} per zone, and Azure keeps 5 addresses of each)`;
+            const agentsRoom = room("agents_subnet");
+            if (agentsRoom && splitBits === 0 && agents > agentsRoom.capacity) {
                 refuse(
                     ctx,
                     ["network", "agents_subnet"],
-                    `has room for ${agentsRoom} nodes (Azure keeps 5 addresses) but the pools' max_size add up to ${agents}: widen the subnet or lower max_size`,
+                    `has room for ${agentsRoom.capacity} nodes (Azure keeps 5 addresses) but the pools' max_size add up to ${agents}: widen the subnet or lower max_size`,
+                );
+            } else if (agentsRoom && splitBits > 0 && busiestAgents > agentsRoom.capacity) {
+                refuse(
+                    ctx,
+                    ["network", "agents_subnet"],
+                    `has room for ${agentsRoom.capacity} nodes ${zonal(agentsRoom.prefix)} but the pools' max_size put up to ${busiestAgents} nodes in zone ${firstZone}: widen the subnet or lower max_size`,
                 );
             }
-            const mastersRoom = capacity(text("masters_subnet", DEFAULT_NETWORK.masters_subnet));
-            if (mastersRoom !== undefined && masters > mastersRoom) {
-                refuse(ctx, ["network", "masters_subnet"], `has room for ${mastersRoom} masters (Azure keeps 5 addresses) but masters.size is ${masters}`);
+            const mastersRoom = room("masters_subnet");
+            if (mastersRoom && splitBits === 0 && masters > mastersRoom.capacity) {
+                refuse(ctx, ["network", "masters_subnet"], `has room for ${mastersRoom.capacity} masters (Azure keeps 5 addresses) but masters.size is ${masters}`);
+            } else if (mastersRoom && splitBits > 0 && busiest(masters) > mastersRoom.capacity) {
+                refuse(
+                    ctx,
+                    ["network", "masters_subnet"],
+                    `has room for ${mastersRoom.capacity} masters ${zonal(mastersRoom.prefix)} but ${busiest(masters)} of the ${masters} masters go to zone ${firstZone}: widen the subnet`,
+                );
             }
             const pods = text("pod_cidr", DEFAULT_NETWORK.pod_cidr);
             const podPrefix = typeof pods === "string" ? parseCidr(pods)?.prefix : undefined;

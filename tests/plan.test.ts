@@ -110,6 +110,13 @@ describe("aura plan", () => {
         assert.doesNotMatch(bad.stderr, /\n\s+at .+:\d+:\d+/);
     });
 
+    it("ends quietly when its reader stops early (aura plan | head)", function () {
+        this.timeout(60_000);
+        const r = spawnSync("bash", ["-c", 'node bin/aura.js plan profiles/dev.yaml --json | head -n 1; echo "aura exited ${PIPESTATUS[0]}" >&2'], { cwd: ROOT, encoding: "utf8" });
+        assert.strictEqual(r.stdout, "{\n");
+        assert.strictEqual(r.stderr, "aura exited 0\n");
+    });
+
     it("prints a readable tree by stage and component", function () {
         this.timeout(60_000);
         const out = execFileSync("node", [path.join(ROOT, "bin", "aura.js"), "plan", "profiles/dev.yaml"], { cwd: ROOT, encoding: "utf8" });

@@ -34,7 +34,12 @@ const BAD: Array<[string, string, string, RegExp]> = [
     // 4. sizes that multiply resources
     ["1001 masters", seedWith(compute({ masters: { size: 1001 } })), "infrastructure.compute.masters.size", /at most 7/],
     ["9 masters", seedWith(compute({ masters: { size: 9 } })), "infrastructure.compute.masters.size", /at most 7/],
-    ["a pool larger than its subnet", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/28" } } }), "infrastructure.network.agents_subnet", /room for 11 nodes .* add up to 20/],
+    ["a pool larger than its subnet", seedWith({ infrastructure: { zones: [], network: { agents_subnet: "10.240.16.0/28" } } }), "infrastructure.network.agents_subnet", /room for 11 nodes .* add up to 20/],
+    ["an agents range too small to split over three zones", seedWith(network({ agents_subnet: "10.240.16.0/28" })), "infrastructure.network.agents_subnet", /too small to split into 3 zonal subnets of at least a \/29 .* give it a \/27 or larger range/],
+    // The whole /27 holds the 20 nodes, but each zone gets a /29 (3 nodes) and zone 1 takes 3 + 2 + 2.
+    ["a zone's share larger than its subnet", seedWith(network({ agents_subnet: "10.240.16.0/27" })), "infrastructure.network.agents_subnet", /room for 3 nodes in each zone's subnet \(the range is split into one \/29 per zone.*up to 7 nodes in zone 1: widen/],
+    ["a zone's share of a big pool", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/24" }, compute: { common_nodes: pool(0, 180) } } }), "infrastructure.network.agents_subnet", /room for 59 nodes in each zone's subnet .* up to 64 nodes in zone 1/],
+    ["four of seven masters in one of two zones' /29", seedWith({ tier: "production", infrastructure: { zones: ["2", "3"], network: { masters_subnet: "10.240.0.0/28" }, compute: { masters: { size: 7 } } } }), "infrastructure.network.masters_subnet", /room for 3 masters in each zone's subnet .* but 4 of the 7 masters go to zone 2/],
     ["replicas beyond int32", seedWith({ system: { elasticsearch: { replicas: 2 ** 31 } } }), "system.elasticsearch.replicas", /at most 50/],
     ["a thousand service replicas", seedWith(service({ nlp: { service_replicas: 1000 } })), "core.services.nlp.service_replicas", /at most 100/],
     ["a huge backoff_limit", seedWith({ core: { jobs: { "nlp-provisioning": { backoff_limit: 1e9 } } } }), "core.jobs.nlp-provisioning.backoff_limit", /at most 100/],
@@ -153,7 +158,9 @@ const GOOD: Array<[string, string]> = [
     ["the newest known Kubernetes minor, any patch", seedWith({ kubernetes: { version: `1.${NEWEST_KUBERNETES.minor}.9` } })],
     ["the oldest supported Kubernetes minor", seedWith({ kubernetes: { version: `1.${OLDEST_KUBERNETES.minor}.0` } })],
     ["a secret variable through secret_env", seedWith(service({ nlp: { secret_env: { DB_PASSWORD: "nlp-db-password" }, env: { DB_HOST: "pg" } } }))],
-    ["an agents subnet that just fits", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/27" } } })],
+    ["an agents range whose zonal subnets just fit (three /28s of 11 for the busiest zone's 7)", seedWith(network({ agents_subnet: "10.240.16.0/26" }))],
+    ["without zones, an agents subnet that just fits", seedWith({ infrastructure: { zones: [], network: { agents_subnet: "10.240.16.0/27" } } })],
+    ["without zones, a big pool in one subnet", seedWith({ infrastructure: { zones: [], network: { agents_subnet: "10.240.16.0/24" }, compute: { common_nodes: pool(0, 180) } } })],
     ["YAML anchors and aliases used sensibly", SEED.replace('type: "Standard_DS2_v2"', 'type: &size "Standard_DS2_v2"').replace(/type: "Standard_DS2_v2"/g, "type: *size")],
 ];
 
