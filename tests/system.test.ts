@@ -13,7 +13,7 @@ import * as zlib from "zlib";
 import diff from "microdiff";
 import { MOCK_SUBSCRIPTION, MOCK_TENANT } from "../cli/mocks";
 import { Plan, PlannedResource } from "../cli/plan";
-import { READYZ_SCRIPT, parseApiReadyTimeout } from "../components/system/apiGate";
+import { GATE_COMMAND_LABEL, READYZ_SCRIPT, parseApiReadyTimeout } from "../components/system/apiGate";
 import { AUTOSCALER_SECRET, NodeGroup, nodeGroups } from "../components/system/autoscaler";
 import { CHARTS } from "../components/system/charts";
 import { STORAGE_CLASS_NAME } from "../components/system";
@@ -116,8 +116,8 @@ describe("system stage: API readiness gate", function () {
     const minutes = (ms: number) => String(ms / 60_000);
 
     it("runs readyz.js with node, given the API URL, the cluster CA, the timeout and the boot log", () => {
-        assert.deepStrictEqual(planned.inputs.interpreter, ["node", "-e"]);
-        assert.strictEqual(planned.inputs.create, READYZ_SCRIPT);
+        assert.deepStrictEqual(planned.inputs.interpreter, ["node", "-e", READYZ_SCRIPT]);
+        assert.strictEqual(planned.inputs.create, GATE_COMMAND_LABEL);
         assert.strictEqual(READYZ_SCRIPT, fs.readFileSync(path.join(ROOT, "components", "system", "readyz.js"), "utf8"));
         const env = planned.inputs.environment as Record<string, string>;
         assert.deepStrictEqual(Object.keys(env).sort(), ["AURA_API_CA", "AURA_API_TIMEOUT_MINUTES", "AURA_API_URL", "AURA_BOOT_LOG"]);

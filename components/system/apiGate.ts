@@ -5,7 +5,7 @@
 // endpoint or CA replaces it; a new timeout or script re-runs it, which takes a second on a ready
 // cluster): a later `pulumi up` with the same cluster does nothing here.
 //
-// What it runs is readyz.js, a plain Node.js script whose text is the command's input (`node -e`),
+// What it runs is readyz.js, a plain Node.js script whose text is an input of the command (`node -e`),
 // so it needs nothing installed beyond the `node` that runs `pulumi up`, and a reviewer sees any
 // change to it in the preview. (A dynamic provider would do the same, but the SDK serialises its
 // closure through the V8 inspector and the TypeScript parser on every run: half a second of each
@@ -34,8 +34,10 @@ export function parseApiReadyTimeout(value: string | undefined): number {
     return n;
 }
 
-/** The gate's script (see readyz.js), the command's text. */
+/** The gate's script (see readyz.js), run by `node -e`. */
 export const READYZ_SCRIPT = fs.readFileSync(path.join(__dirname, "readyz.js"), "utf8");
+/** What a failed gate quotes as its command (the script sees it as its one argument, and ignores it). */
+export const GATE_COMMAND_LABEL = "wait-for-kubernetes-api";
 
 export interface ApiGateArgs {
     /** API server URL, `https://<host>:6443`. */
@@ -52,8 +54,10 @@ export interface ApiGateArgs {
 export class ApiGate extends command.local.Command {
     constructor(name: string, args: ApiGateArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, {
-            interpreter: ["node", "-e"],
-            create: READYZ_SCRIPT,
+            // The command provider runs `interpreter + [create]`: the script rides in the interpreter
+            // and `create` is only a label, the one thing a failure quotes before the script's message.
+            interpreter: ["node", "-e", READYZ_SCRIPT],
+            create: GATE_COMMAND_LABEL,
             environment: {
                 AURA_API_URL: args.url,
                 AURA_API_CA: args.caPem,
