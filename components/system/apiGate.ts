@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
+import * as local from "@pulumi/command/local";
 
 /** Default wait, stack config `aura:apiReadyTimeoutMinutes`. */
 export const DEFAULT_API_READY_TIMEOUT_MINUTES = 20;
@@ -51,7 +51,7 @@ export interface ApiGateArgs {
 }
 
 /** Waits for the API server's `/readyz` before anything talks to the cluster. */
-export class ApiGate extends command.local.Command {
+export class ApiGate extends local.Command {
     constructor(name: string, args: ApiGateArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, {
             // The command provider runs `interpreter + [create]`: the script rides in the interpreter
