@@ -1,6 +1,6 @@
 // Runs the program's TypeScript sources for `aura` with a compile cache: each .ts file is
-// transpiled by the TypeScript compiler with the tsconfig's options (what ts-node and `pulumi up`
-// emit, so function text — e.g. a serialized dynamic provider — is the same) and the JavaScript is
+// transpiled by the TypeScript compiler with the tsconfig's options (what ts-node emits for
+// `pulumi up`, so the plan runs the same JavaScript; a test compares the two) and the JavaScript is
 // kept by content hash, so a warm `aura plan` compiles nothing. No source-map support is
 // installed: the Pulumi SDK captures a stack trace for every output and resource, and rewriting
 // each through source maps cost about a second per plan. `pulumi up` is unaffected.

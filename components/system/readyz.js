@@ -41,6 +41,7 @@ function attempt(s) {
 }
 
 async function waitForReadyz(s) {
+    // The clock of the deployment that runs this command: no plan or program input reads it.
     const deadline = Date.now() + s.timeoutMs;
     for (;;) {
         const problem = await attempt(s);
