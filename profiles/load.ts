@@ -51,15 +51,26 @@ export interface StackOptions {
     standalone?: boolean;
 }
 
-/** The last profile loaded, by everything that decides it: `aura plan` checks the profile, then runs the program, which loads it again. */
+/**
+ * The last profile loaded, by everything that decides it: `aura plan` reads the profile's release
+ * before it runs the program, which loads the same file again. Shared, so frozen.
+ */
 let lastLoaded: { key: string; profile: Profile } | undefined;
 
-/** Reads and validates the profile at `file`. */
+function deepFreeze<T>(value: T): T {
+    if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of Object.values(value)) deepFreeze(v);
+    }
+    return value;
+}
+
+/** Reads and validates the profile at `file` (a frozen object). */
 export function loadProfile(file: string, opts: StackOptions): Profile {
     const text = readProfileText(file);
     const key = JSON.stringify([file, opts.stack, opts.standalone ?? false, text]);
     if (lastLoaded?.key === key) return lastLoaded.profile;
-    const profile = parseProfile(text, { file, ...opts });
+    const profile = deepFreeze(parseProfile(text, { file, ...opts }));
     lastLoaded = { key, profile };
     return profile;
 }
