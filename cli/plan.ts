@@ -90,6 +90,23 @@ export function presentValue(value: unknown, showSecrets: boolean, mask: (value:
     return value;
 }
 
+/**
+ * A successful RegisterResourceResponse as the SDK reads it: the accessors its registerResource
+ * calls (runtime/resource.ts), the same shape the SDK answers with when no engine is attached. A
+ * generated message would copy the whole state Struct into its wire array on `setObject`, for a
+ * reader that only calls `getObject()`.
+ */
+function mockResponse(urn: string, id: string, object: unknown) {
+    return {
+        getUrn: () => urn,
+        getId: () => id,
+        getObject: () => object,
+        getPropertydependenciesMap: () => undefined,
+        getResult: () => resproto.Result.SUCCESS,
+        getUnknown: () => false,
+    };
+}
+
 /** A mock monitor that also records what each registration asked for. */
 class RecordingMonitor extends MockMonitor {
     readonly recorded: PlannedResource[] = [];
@@ -154,12 +171,8 @@ class RecordingMonitor extends MockMonitor {
             const self = this as unknown as { newUrn(parent: string, type: string, name: string): string; resources: Map<string, unknown> };
             const urn = self.newUrn(req.getParent(), req.getType(), req.getName());
             self.resources.set(urn, { urn, id: result.id ?? null, state });
-            const response = new resproto.RegisterResourceResponse();
-            response.setUrn(urn);
-            response.setId(result.id || "");
-            response.setObject(struct);
             this.record(req, urn, wire);
-            callback(null, response);
+            callback(null, mockResponse(urn, result.id || "", struct));
         } catch (err) {
             callback(err, undefined);
         }
