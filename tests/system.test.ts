@@ -455,6 +455,20 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
         assert.ok(waitsFor(dev, chartNamed(dev, "metrics-server"), chartNamed(dev, "kubelet-csr-approver").urn), "certificates are approved before metrics-server must be ready");
     });
 
+    it("leaves no kube-system pod without a disruption budget on an agent, so the autoscaler can empty nodes", () => {
+        const onMasters = { "node-role.kubernetes.io/control-plane": "" };
+        for (const chart of ["kubelet-csr-approver", "cluster-autoscaler", "cloud-provider-azure"]) {
+            const values = chartNamed(dev, chart).inputs.values as any;
+            assert.deepStrictEqual(values.nodeSelector ?? values.cloudControllerManager?.nodeSelector, onMasters, `${chart} runs on the masters`);
+        }
+        assert.deepStrictEqual((chartNamed(dev, "cilium").inputs.values as any).operator.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
+        assert.strictEqual((chartNamed(dev, "metrics-server").inputs.values as any).podDisruptionBudget.enabled, true);
+        const coredns = byType(dev, "kubernetes:policy/v1:PodDisruptionBudget").find((p) => (p.inputs.metadata as any).namespace === "kube-system");
+        assert.ok(coredns, "a budget for kubeadm's CoreDNS");
+        assert.deepStrictEqual(coredns.inputs.spec, { minAvailable: 1, selector: { matchLabels: { "k8s-app": "kube-dns" } } });
+        assert.ok(waitsFor(dev, coredns, one(dev, GATE_TYPE).urn), "after the API gate");
+    });
+
     it("validates every Kubernetes object it builds, secrets included, against the OpenAPI schema", async () => {
         const objects = k8sObjects(shown);
         assert.ok(objects.length >= 12, `found ${objects.length}`);

@@ -1,6 +1,7 @@
 // The cluster-autoscaler (official chart): one replica on a master, one node group per agent scale
 // set with the profile's bounds, Azure credentials from a Secret this program writes, and a pod
-// annotation that changes with those credentials so a rotation restarts it.
+// annotation that changes with those credentials so a rotation restarts it; and a disruption budget
+// for kubeadm's CoreDNS, so that the autoscaler can empty the nodes it runs on.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolInfo } from "../infra/agentPools";
@@ -9,6 +10,7 @@ import { ResolvedFacts, checksum, resolveFacts } from "./cloudConfig";
 import type { ClusterFacts } from "../infra";
 import { CONTROL_PLANE_TOLERATIONS } from "./cloudProvider";
 import { PLATFORM_LABELS } from "./namespaces";
+import { podDisruptionBudget } from "./workloads";
 
 /** The autoscaler's credentials Secret in kube-system (keys the chart's deployment reads). */
 export const AUTOSCALER_SECRET = "cluster-autoscaler-azure";
@@ -101,6 +103,16 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
             namespace: "kube-system",
             values: autoscalerValues(nodeGroups(args.pools), checksum(credentials)),
         }, { ...child, dependsOn: [...args.dependsOn, this.secret] });
+        // A kube-system pod without a disruption budget holds its node for an hour before the
+        // autoscaler may empty it (--blocking-system-pod-distruption-timeout). kubeadm's CoreDNS
+        // (two replicas, on any node) comes without one; the charts' kube-system pods either have
+        // one or stay on the masters.
+        podDisruptionBudget(`${name}-coredns`, {
+            namespace: "kube-system",
+            objectName: "coredns",
+            matchLabels: { "k8s-app": "kube-dns" },
+            minAvailable: 1,
+        }, { ...child, dependsOn: args.dependsOn });
         this.registerOutputs({});
     }
 }

@@ -1,7 +1,7 @@
-// cloud-provider-azure: the cloud-controller-manager (load balancers, node lifecycle, zone labels;
-// it clears the `uninitialized` taint kubelets start with under `cloud-provider=external`) and the
+// cloud-provider-azure: the cloud-controller-manager (load balancers, node lifecycle) and the
 // cloud-node-manager DaemonSet (node addresses and zones from the instance metadata service, on the
-// host network). The controller manager reads the cloud config Secret, never a host file, and
+// host network; it initialises each node and clears the `uninitialized` taint kubelets start with
+// under `cloud-provider=external` — the chart runs the controller manager without that controller). The controller manager reads the cloud config Secret, never a host file, and
 // reloads it when it changes: a service principal rotation needs no restart.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -37,7 +37,7 @@ export function cloudProviderValues(args: { clusterName: string; podCidr: string
             configureCloudRoutes: "false",
             clusterCIDR: args.podCidr,
             replicas: 1,
-            // The chart's tolerations plus `uninitialized`: every node carries it until this very pod runs.
+            // The chart's tolerations plus `uninitialized`: a new master carries it until its cloud-node-manager pod runs.
             tolerations: [
                 ...CONTROL_PLANE_TOLERATIONS,
                 { key: "node-role.kubernetes.io/etcd", operator: "Exists", effect: "NoExecute" },

@@ -32,6 +32,9 @@ export function ciliumValues(podCidr: string): Record<string, unknown> {
         enableIPv4Masquerade: true,
         // NetworkPolicy (and CiliumNetworkPolicy) is enforced for every pod a policy selects.
         policyEnforcementMode: "default",
+        // The operator's two replicas may run on agents: with a budget, the autoscaler can move
+        // them when it empties a node, one at a time.
+        operator: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
     };
 }
 

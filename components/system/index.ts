@@ -89,8 +89,8 @@ export class SystemStage extends pulumi.ComponentResource {
             dependsOn: gate,
         }, k8sOpts);
 
-        // The order that lets nodes become Ready: CNI, then the cloud provider (it clears the
-        // `uninitialized` taint), then disks; everything else waits for all three.
+        // The order that lets nodes become Ready: CNI, then the cloud provider (its node manager
+        // clears the `uninitialized` taint), then disks; everything else waits for all three.
         const network = profile.infrastructure.network;
         const cloudConfig = new CloudConfig(`${name}-cloud-config`, { facts: cluster, dependsOn: gate }, k8sOpts);
         const cni = new Cni(`${name}-cni`, { podCidr: network.pod_cidr, dependsOn: gate }, k8sOpts);

@@ -36,6 +36,9 @@ export function csrApproverValues(args: { environment: string; nodeSubnets: stri
         // which pods do not search.
         bypassDnsResolution: true,
         replicas: 2,
+        // On the masters: on an agent, a kube-system pod without a disruption budget would hold
+        // the node against scale-down.
+        nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
         tolerations: CONTROL_PLANE_TOLERATIONS,
     };
 }

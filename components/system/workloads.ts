@@ -53,8 +53,10 @@ export function resources(cpu: [string, string], memory: [string, string]): Reso
 }
 
 /**
- * Spread pods matching `matchLabels` over zones. ScheduleAnyway: after a zone outage a member may
- * restart in a surviving zone instead of staying Pending (the one-per-node rule still holds).
+ * Spread pods matching `matchLabels` over zones. ScheduleAnyway: after a zone outage a pod without
+ * a volume may restart in a surviving zone instead of staying Pending (the one-per-node rule still
+ * holds). A database member with a volume waits for its zone: Azure disks (LRS) are zonal; the
+ * database's other members, in the other zones, keep it available.
  */
 export function zoneSpread(matchLabels: Record<string, string>) {
     return [{ maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels } }];
