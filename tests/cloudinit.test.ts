@@ -31,6 +31,7 @@ import {
   renderMasterCloudInit,
   renderMasterUpgradeScript,
 } from "../components/infra/cloudinit";
+import { monitoringValues } from "../components/system/monitoring";
 
 // ---------------------------------------------------------------------------
 // Realistic test values
@@ -302,6 +303,34 @@ describe("cloudinit: master", () => {
     assert.equal(policyVol.readOnly, true);
     assert.equal(logVol.mountPath, AUDIT_LOG_DIR);
     assert.notEqual(logVol.readOnly, true);
+  });
+
+  it("serves the control plane's metrics off the node, on the ports kube-prometheus-stack scrapes", () => {
+    const docs = kubeadmDocs(file(doc, KUBEADM_INIT_TEMPLATE_PATH).content);
+    const cluster = byKind(docs, "ClusterConfiguration");
+    const proxy = byKind(docs, "KubeProxyConfiguration");
+    assert.equal(proxy.apiVersion, "kubeproxy.config.k8s.io/v1alpha1");
+    for (const component of ["controllerManager", "scheduler"]) {
+      assertArgList(cluster[component].extraArgs);
+      assert.equal(argValue(cluster[component].extraArgs, "bind-address"), "0.0.0.0", component);
+    }
+    assertArgList(cluster.etcd.local.extraArgs);
+    const etcdMetrics = new URL(argValue(cluster.etcd.local.extraArgs, "listen-metrics-urls") ?? "");
+    assert.deepEqual([etcdMetrics.protocol, etcdMetrics.hostname], ["http:", "0.0.0.0"], "one plain-HTTP listener (kubeadm's probes use the first URL)");
+    const [proxyHost, proxyPort] = String(proxy.metricsBindAddress).split(":");
+    assert.equal(proxyHost, "0.0.0.0");
+
+    const kps = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 2, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g" }) as Record<string, any>;
+    // kubeadm leaves the secure ports at their defaults: 10257 and 10259.
+    const scraped = (key: string) => [kps[key].service.port, kps[key].service.targetPort];
+    assert.deepEqual(scraped("kubeControllerManager"), [10257, 10257]);
+    assert.deepEqual(scraped("kubeScheduler"), [10259, 10259]);
+    assert.deepEqual(scraped("kubeEtcd"), [Number(etcdMetrics.port), Number(etcdMetrics.port)]);
+    assert.deepEqual(scraped("kubeProxy"), [Number(proxyPort), Number(proxyPort)]);
+    for (const key of ["kubeControllerManager", "kubeScheduler"]) assert.deepEqual(kps[key].serviceMonitor, { https: true, insecureSkipVerify: true });
+    // No service-account token over plain HTTP.
+    assert.deepEqual(kps.kubeEtcd.serviceMonitor, { scheme: "http", bearerTokenFile: "" });
+    assert.deepEqual(kps.kubeProxy.serviceMonitor, { https: false, bearerTokenFile: "" });
   });
 
   it("writes an audit policy: Metadata by default, never bodies for secrets/configmaps/tokenreviews", () => {

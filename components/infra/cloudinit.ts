@@ -31,9 +31,26 @@ import { CONTAINERD_APT_VERSION } from "./pins";
 
 export const KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4";
 export const KUBELET_CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1";
+export const KUBE_PROXY_CONFIG_API_VERSION = "kubeproxy.config.k8s.io/v1alpha1";
 export const AUDIT_API_VERSION = "audit.k8s.io/v1";
 /** kubeadm v1beta4 needs Kubernetes 1.31 or newer (the bound lives with the profile's version rules). */
 export const MIN_KUBERNETES_MINOR: number = OLDEST_KUBERNETES.minor;
+
+/**
+ * Metrics ports of the control-plane components, which Prometheus scrapes (kube-prometheus-stack,
+ * components/system/monitoring.ts). kubeadm binds them to 127.0.0.1, where nothing off the node
+ * reaches them; the cluster configuration binds them on every address instead. They are reachable
+ * inside the VNet only (no NSG rule admits them from outside). The controller manager and the
+ * scheduler serve HTTPS and authorise `/metrics` like any request; etcd's metrics listener serves
+ * metrics and health only (the key-value API stays on its client port, behind client certificates);
+ * kube-proxy serves metrics over HTTP.
+ */
+export const CONTROL_PLANE_METRICS_PORTS = {
+  controllerManager: 10257,
+  scheduler: 10259,
+  etcd: 2381,
+  kubeProxy: 10249,
+} as const;
 
 /**
  * The metadata store's containers. Each identity gets a role on the containers it needs and no
@@ -370,8 +387,16 @@ function clusterConfiguration(args: ClusterBootstrap): Record<string, unknown> {
       serviceSubnet: args.serviceCidr,
     },
     etcd: {
-      local: { dataDir: ETCD_DISK.dataDir },
+      local: {
+        dataDir: ETCD_DISK.dataDir,
+        // Replaces kubeadm's http://127.0.0.1:2381; its probes follow (to the local machine).
+        extraArgs: [arg("listen-metrics-urls", `http://0.0.0.0:${CONTROL_PLANE_METRICS_PORTS.etcd}`)],
+      },
     },
+    // Serving (and metrics) on every address instead of kubeadm's 127.0.0.1; kubeadm then probes
+    // the pod's (the node's) address.
+    controllerManager: { extraArgs: [arg("bind-address", "0.0.0.0")] },
+    scheduler: { extraArgs: [arg("bind-address", "0.0.0.0")] },
     apiServer: {
       certSANs: [args.apiServerHost, args.apiServerInternalIp, "localhost", "127.0.0.1"],
       extraArgs: [
@@ -423,6 +448,13 @@ function initKubeadmConfig(args: ClusterBootstrap): string {
       // Serving certificates from the cluster CA (approved by kubelet-csr-approver), so metrics-server
       // can verify kubelets. Joining nodes read this from the cluster's kubelet-config ConfigMap.
       serverTLSBootstrap: true,
+    },
+    {
+      // kubeadm keeps this in the kube-proxy ConfigMap that every node's kube-proxy reads, and
+      // fills in the rest (cluster CIDR, kubeconfig).
+      apiVersion: KUBE_PROXY_CONFIG_API_VERSION,
+      kind: "KubeProxyConfiguration",
+      metricsBindAddress: `0.0.0.0:${CONTROL_PLANE_METRICS_PORTS.kubeProxy}`,
     },
   ]);
 }

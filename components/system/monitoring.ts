@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { CONTROL_PLANE_METRICS_PORTS } from "../infra/cloudinit";
 import { pinnedChart } from "./charts";
 import type { PodMonitorSpec } from "./crds";
 import {
@@ -95,6 +96,27 @@ export function monitoringValues(args: {
             },
             // The gossip cluster keeps notifying while all but one replica are up.
             podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.alertmanagerReplicas - 1) },
+        },
+        // The control plane, scraped where the kubeadm configuration serves its metrics
+        // (CONTROL_PLANE_METRICS_PORTS). Stated rather than left to the chart, which guesses from
+        // the Kubernetes version it sees. The controller manager and scheduler use self-signed
+        // serving certificates (no CA to verify) and authorise Prometheus' token; etcd's and
+        // kube-proxy's listeners are plain HTTP and get no token.
+        kubeControllerManager: {
+            service: { port: CONTROL_PLANE_METRICS_PORTS.controllerManager, targetPort: CONTROL_PLANE_METRICS_PORTS.controllerManager },
+            serviceMonitor: { https: true, insecureSkipVerify: true },
+        },
+        kubeScheduler: {
+            service: { port: CONTROL_PLANE_METRICS_PORTS.scheduler, targetPort: CONTROL_PLANE_METRICS_PORTS.scheduler },
+            serviceMonitor: { https: true, insecureSkipVerify: true },
+        },
+        kubeEtcd: {
+            service: { port: CONTROL_PLANE_METRICS_PORTS.etcd, targetPort: CONTROL_PLANE_METRICS_PORTS.etcd },
+            serviceMonitor: { scheme: "http", bearerTokenFile: "" },
+        },
+        kubeProxy: {
+            service: { port: CONTROL_PLANE_METRICS_PORTS.kubeProxy, targetPort: CONTROL_PLANE_METRICS_PORTS.kubeProxy },
+            serviceMonitor: { https: false, bearerTokenFile: "" },
         },
         "kube-state-metrics": {
             // Exactly one: a second replica duplicates every metric (profile rule).
