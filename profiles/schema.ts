@@ -350,7 +350,15 @@ const systemSchema = z.strictObject({
         })
         .prefault({}),
     alertmanager: replicas(2, 1, 5).prefault({}),
-    elasticsearch: replicas(3).prefault({}),
+    elasticsearch: replicas(3)
+        .extend({
+            log_retention_days: count("log_retention_days")
+                .min(1, { error: "must be at least 1" })
+                .max(365, { error: "must be at most 365 (the daily indices live on the Elasticsearch disks)" })
+                .default(14)
+                .describe("Days the daily log indices (logs-YYYY.MM.DD) are kept; older ones are deleted"),
+        })
+        .prefault({}),
     fluent_bit_aggregator: replicas(3).prefault({}),
     mongodb: z
         .strictObject({

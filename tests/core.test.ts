@@ -54,6 +54,8 @@ function object(p: Plan, kind: string, name: string): PlannedResource {
     return found[0];
 }
 const spec = (r: PlannedResource) => r.inputs.spec as any;
+/** The core stage's Jobs (the system stage has its own, in aura-system). */
+const coreJobs = (p: Plan) => byType(p, kinds.job).filter((j) => (j.inputs.metadata as { namespace?: string }).namespace === "aura-dev");
 const container = (r: PlannedResource) => spec(r).template.spec.containers[0];
 
 /** Plans the core stage alone for a profile, with a literal provider. */
@@ -147,7 +149,7 @@ describe("core stage", () => {
         });
 
         it("shows the jobs, each after the services it provisions", () => {
-            const jobs = byType(full, kinds.job);
+            const jobs = coreJobs(full);
             assert.deepStrictEqual(jobs.map((j) => j.name).sort(), ["aura-dev-aura-bot-makeup", "aura-dev-nlp-provisioning"]);
             const deploymentUrn = (name: string) => object(full, kinds.deployment, name).urn;
             const makeup = one(full, kinds.job, "aura-dev-aura-bot-makeup");
@@ -181,11 +183,11 @@ describe("core stage", () => {
                 for (const c of pod.topologySpreadConstraints) assert.deepStrictEqual(c.labelSelector, spec(d).selector);
                 if (spec(d).strategy.type === "RollingUpdate") assert.strictEqual(spec(d).strategy.rollingUpdate.maxUnavailable, 0);
             }
-            for (const j of byType(full, kinds.job)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
+            for (const j of coreJobs(full)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
         });
 
         it("meets Pod Security restricted where it can without knowing the image's user: seccomp, no privilege escalation, no API token", () => {
-            for (const r of [...byType(full, kinds.deployment), ...byType(full, kinds.job)]) {
+            for (const r of [...byType(full, kinds.deployment), ...coreJobs(full)]) {
                 const pod = spec(r).template.spec;
                 assert.deepStrictEqual(pod.securityContext, { seccompProfile: { type: "RuntimeDefault" } }, r.name);
                 assert.strictEqual(pod.automountServiceAccountToken, false, r.name);
@@ -202,7 +204,7 @@ describe("core stage", () => {
                 requests: { cpu: "600m", memory: "768Mi" },
                 limits: { cpu: "2", memory: "1Gi" },
             });
-            for (const r of [...byType(full, kinds.deployment), ...byType(full, kinds.job)]) {
+            for (const r of [...byType(full, kinds.deployment), ...coreJobs(full)]) {
                 assert.ok(container(r).resources.requests.cpu, `${r.name}: CPU request (the HPA's denominator)`);
             }
         });
@@ -347,7 +349,7 @@ describe("core stage", () => {
 
     describe("provisioning jobs", () => {
         it("name each Job <job>-<hash of its inputs>, wait up to 30 minutes, and re-run a failed one on the next up", () => {
-            for (const j of byType(full, kinds.job)) {
+            for (const j of coreJobs(full)) {
                 const meta = j.inputs.metadata as any;
                 assert.match(meta.name, /^(aura-bot-makeup|nlp-provisioning)-[0-9a-f]{8}$/);
                 assert.strictEqual(meta.annotations["pulumi.com/replaceUnready"], "true");
@@ -361,7 +363,7 @@ describe("core stage", () => {
         it("keep the Job name (no re-run) for the same inputs, and change it when the image, env or a secret changes", async () => {
             const names = async (text: string, secret = SECRET) => {
                 const p = await planCore(text, { "bot-token": secret });
-                return Object.fromEntries(byType(p, kinds.job).map((j) => [j.name, (j.inputs.metadata as any).name as string]));
+                return Object.fromEntries(coreJobs(p).map((j) => [j.name, (j.inputs.metadata as any).name as string]));
             };
             const base = await names(CORE);
             assert.deepStrictEqual(await names(CORE), base);

@@ -9,7 +9,7 @@ import { Plan, PlannedResource, runPlan } from "../cli/plan";
 import { CHARTS, IMAGES } from "../components/system/charts";
 import { REQUIRED_FIELDS, missingRequired } from "../components/system/crds";
 import { DATABASE_SECRET_KEYS, Databases, POSTGRES_INSTANCES } from "../components/system/databases";
-import { Logging } from "../components/system/logging";
+import { LOGGING_SETUP_SCRIPT, Logging } from "../components/system/logging";
 import { Monitoring } from "../components/system/monitoring";
 import { SystemServiceArgs, TOLERATE_ALL, quorum } from "../components/system/workloads";
 import { Profile, parseProfile } from "../profiles";
@@ -258,12 +258,51 @@ describe("system services", function () {
         });
     });
 
+    describe("log retention and the Kibana data view", () => {
+        const setupJob = (p: Plan) => named(p, "-logging-setup");
+        const env = (job: PlannedResource): Record<string, unknown> =>
+            Object.fromEntries(((job.inputs.spec as Json).template.spec.containers[0].env as Json[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+        it("a setup job in the Elasticsearch image ECK runs, after Elasticsearch and Kibana, with the profile's retention", () => {
+            const job = setupJob(base);
+            const pod = (job.inputs.spec as Json).template.spec;
+            assert.strictEqual(pod.containers[0].image, `docker.elastic.co/elasticsearch/elasticsearch:${IMAGES.elasticStack.image}`);
+            assert.deepStrictEqual(pod.containers[0].command, ["bash", "-c", LOGGING_SETUP_SCRIPT]);
+            assert.deepStrictEqual(pod.nodeSelector, { agentpool: "management" });
+            assert.strictEqual(pod.automountServiceAccountToken, false);
+            assert.strictEqual(pod.containers[0].securityContext.readOnlyRootFilesystem, true);
+            const vars = env(job);
+            assert.strictEqual(vars.RETENTION_DAYS, "14", "the default");
+            assert.strictEqual(vars.PREFIX, values(base, "-logging-fluent-bit-aggregator").config.pipeline.outputs[0].logstash_prefix);
+            assert.strictEqual(vars.ES_URL, "https://elasticsearch-es-http.aura-system.svc:9200");
+            assert.strictEqual(vars.KIBANA_URL, "https://kibana-kb-http.aura-system.svc:5601");
+            assert.deepStrictEqual(vars.ES_PASSWORD, { secretKeyRef: { name: "elasticsearch-es-elastic-user", key: "elastic" } });
+            assert.deepStrictEqual(pod.volumes.map((v: Json) => v.secret.secretName), ["elasticsearch-es-http-certs-public", "kibana-kb-http-certs-public"]);
+            for (const cr of ["-logging-elasticsearch", "-logging-kibana"]) assert.ok(job.options.dependsOn?.includes(named(base, cr).urn), `after ${cr}`);
+            assert.deepStrictEqual(job.options.customTimeouts, { create: "30m", update: "30m" });
+        });
+
+        it("a new retention is a new Job (a completed one never runs again); the same profile keeps the same one", async () => {
+            const again = await servicesPlan(devProfile());
+            const longer = await servicesPlan(parseProfile(devText.replace("elasticsearch: { replicas: 3 }", "elasticsearch: { replicas: 3, log_retention_days: 30 }"), { file: DEV, stack: "dev" }));
+            const name = (p: Plan) => (setupJob(p).inputs.metadata as Json).name as string;
+            assert.match(name(base), /^logging-setup-[0-9a-f]{8}$/);
+            assert.strictEqual(name(again), name(base));
+            assert.strictEqual(env(setupJob(longer)).RETENTION_DAYS, "30");
+            assert.notStrictEqual(name(longer), name(base));
+        });
+
+        it("the profile refuses a retention out of bounds", () => {
+            assert.throws(() => parseProfile(devText.replace("elasticsearch: { replicas: 3 }", "elasticsearch: { replicas: 3, log_retention_days: 0 }"), { file: DEV, stack: "dev" }), /system\.elasticsearch\.log_retention_days: must be at least 1/);
+        });
+    });
+
     describe("requests and limits", () => {
         it("every container the program configures has CPU and memory requests and limits", () => {
             const all = ofComponent(base, "t-").flatMap((r) => findKey(r.inputs, "resources").map((f) => ({ ...f, r: r.name })));
             // Volume claims call their size `resources` too: skip those (they request storage only).
             const containers = all.filter((f) => !("storage" in (f.value.requests ?? {})));
-            assert.strictEqual(containers.length, 18, "8 in monitoring, 5 in logging, 5 in databases");
+            assert.strictEqual(containers.length, 19, "8 in monitoring, 6 in logging (the setup job's among them), 5 in databases");
             for (const f of containers) {
                 for (const kind of ["requests", "limits"]) {
                     assert.match(String(f.value[kind]?.cpu), /^[0-9]+m?$/, `${f.r} ${f.path}.${kind}.cpu`);
@@ -338,7 +377,15 @@ describe("system services", function () {
             const agg = values(base, "-logging-fluent-bit-aggregator");
             assert.strictEqual(agg.fullnameOverride, "fluent-bit-aggregator");
             const es = agg.config.pipeline.outputs[0];
-            assert.deepStrictEqual([es.name, es.host, es.tls, es["tls.ca_file"], es.replace_dots], ["es", "elasticsearch-es-http.aura-system.svc.cluster.local", "on", "/es-ca/ca.crt", "on"]);
+            // A name on ECK's certificate (it has no .cluster.local names), verified.
+            assert.deepStrictEqual(
+                [es.name, es.host, es.tls, es["tls.verify"], es["tls.verify_hostname"], es["tls.ca_file"], es.replace_dots],
+                ["es", "elasticsearch-es-http.aura-system.svc", "on", "on", "on", "/es-ca/ca.crt", "on"],
+            );
+            // Neither buffer outgrows its disk while the next hop is away.
+            assert.strictEqual(es["storage.total_limit_size"], "8G");
+            assert.ok(8e9 < 10 * 2 ** 30, "the aggregator's cap fits its 10Gi volume");
+            assert.strictEqual(out[0]["storage.total_limit_size"], "2G");
             assert.deepStrictEqual(agg.env[0].valueFrom.secretKeyRef, { name: "elasticsearch-es-elastic-user", key: "elastic" });
             assert.strictEqual(spec(base, "-logging-kibana").elasticsearchRef.name, (named(base, "-logging-elasticsearch").inputs.metadata as Json).name);
         });
@@ -362,7 +409,7 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:policy/v1:PodDisruptionBudget"],
+                ["kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:policy/v1:PodDisruptionBudget"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;

@@ -1,11 +1,15 @@
 // Logging in aura-system: Fluent Bit on every node tails the container logs of every namespace and
 // adds Kubernetes metadata, forwards them to the `fluent-bit-aggregator` StatefulSet (persistent
 // buffer), which writes them to Elasticsearch; Kibana reads them. Elasticsearch and Kibana run
-// under the ECK operator.
+// under the ECK operator; a setup job gives the daily indices their retention and Kibana its data view.
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IMAGES, pinnedChart } from "./charts";
 import type { ElasticsearchSpec, KibanaSpec } from "./crds";
+import { PLATFORM_LABELS } from "./namespaces";
 import {
     SystemServiceArgs,
     SystemServiceOptions,
@@ -29,6 +33,15 @@ export const LOGGING_NAMES = {
 
 const ELASTICSEARCH_STORAGE = "100Gi";
 const AGGREGATOR_BUFFER = "10Gi";
+/**
+ * Caps on what Fluent Bit keeps on disk while its destination is away (decimal units, as Fluent Bit
+ * reads them); past the cap it drops the oldest chunks instead of filling the disk. The aggregator's
+ * fits its volume (AGGREGATOR_BUFFER); the collector's is per node, on the node's disk.
+ */
+const AGGREGATOR_BUFFER_LIMIT = "8G";
+const COLLECTOR_BUFFER_LIMIT = "2G";
+/** Prefix of the daily indices (logs-YYYY.MM.DD), and the Kibana data view over them. */
+export const LOG_INDEX_PREFIX = "logs";
 /** The aggregator's forward input (the chart's default additional port). */
 const FORWARD_PORT = 24224;
 
@@ -55,6 +68,7 @@ export function collectorValues(args: { namespace: string }): Record<string, unk
                         host: `${LOGGING_NAMES.aggregator}.${args.namespace}.svc.cluster.local`,
                         port: FORWARD_PORT,
                         retry_limit: "no_limits",
+                        "storage.total_limit_size": COLLECTOR_BUFFER_LIMIT,
                     },
                 ],
             },
@@ -86,20 +100,23 @@ export function aggregatorValues(args: { replicas: number; storageClassName: str
                         name: "es",
                         alias: "to-elasticsearch",
                         match: "*",
-                        host: `${es}-es-http.${args.namespace}.svc.cluster.local`,
+                        // A name ECK's certificate carries (it has no .cluster.local names).
+                        host: elasticsearchHost(args.namespace),
                         port: 9200,
                         http_user: "elastic",
                         http_passwd: "${ES_PASSWORD}",
                         tls: "on",
                         "tls.verify": "on",
+                        "tls.verify_hostname": "on",
                         "tls.ca_file": "/es-ca/ca.crt",
                         // Daily indices logs-YYYY.MM.DD: Kibana's data view is `logs-*`.
                         logstash_format: "on",
-                        logstash_prefix: "logs",
+                        logstash_prefix: LOG_INDEX_PREFIX,
                         // Label keys such as app.kubernetes.io/name would clash with object mappings.
                         replace_dots: "on",
                         suppress_type_name: "on",
                         retry_limit: "no_limits",
+                        "storage.total_limit_size": AGGREGATOR_BUFFER_LIMIT,
                     },
                 ],
             },
@@ -157,6 +174,67 @@ export function kibanaSpec(): KibanaSpec {
     };
 }
 
+/** Elasticsearch's HTTPS service, by a name its ECK certificate carries. */
+export function elasticsearchHost(namespace: string): string {
+    return `${LOGGING_NAMES.elasticsearch}-es-http.${namespace}.svc`;
+}
+
+/** Kibana's HTTPS service, by a name its ECK certificate carries. */
+function kibanaHost(namespace: string): string {
+    return `${LOGGING_NAMES.kibana}-kb-http.${namespace}.svc`;
+}
+
+/**
+ * The setup job's image: the Elasticsearch image ECK runs the nodes from (so already on the
+ * management nodes, and no further image to pin); it has bash and curl (ECK's pre-stop hook uses both).
+ */
+export const LOGGING_SETUP_IMAGE = `docker.elastic.co/elasticsearch/elasticsearch:${IMAGES.elasticStack.image}`;
+/** Name of the ILM policy and of the index template that applies it; id of the Kibana data view. */
+export const LOG_RETENTION_POLICY = "aura-logs";
+/** How long `pulumi up` waits for the setup job (the script gives up after 25 minutes). */
+const SETUP_TIMEOUT = "30m";
+
+/** What the setup job runs: logging-setup.sh (read from beside this file, as `pulumi up` runs it). */
+export const LOGGING_SETUP_SCRIPT = fs.readFileSync(path.join(__dirname, "logging-setup.sh"), "utf8");
+
+/** The setup job's pod: management pool, no API token, non-root with a read-only root filesystem. */
+export function loggingSetupPod(args: { namespace: string; retentionDays: number }): k8s.types.input.core.v1.PodSpec {
+    const es = LOGGING_NAMES.elasticsearch;
+    return {
+        restartPolicy: "Never",
+        automountServiceAccountToken: false,
+        nodeSelector: onPool("management"),
+        // The image's elasticsearch user.
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+            {
+                name: "setup",
+                image: LOGGING_SETUP_IMAGE,
+                command: ["bash", "-c", LOGGING_SETUP_SCRIPT],
+                env: [
+                    { name: "ES_URL", value: `https://${elasticsearchHost(args.namespace)}:9200` },
+                    { name: "KIBANA_URL", value: `https://${kibanaHost(args.namespace)}:5601` },
+                    { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: `${es}-es-elastic-user`, key: "elastic" } } },
+                    { name: "PREFIX", value: LOG_INDEX_PREFIX },
+                    { name: "RETENTION_DAYS", value: String(args.retentionDays) },
+                    { name: "POLICY", value: LOG_RETENTION_POLICY },
+                ],
+                resources: resources(["10m", "100m"], ["32Mi", "64Mi"]),
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                volumeMounts: [
+                    { name: "es-ca", mountPath: "/es-ca", readOnly: true },
+                    { name: "kibana-ca", mountPath: "/kibana-ca", readOnly: true },
+                ],
+            },
+        ],
+        // ECK keeps each HTTP certificate's CA in these Secrets.
+        volumes: [
+            { name: "es-ca", secret: { secretName: `${es}-es-http-certs-public` } },
+            { name: "kibana-ca", secret: { secretName: `${LOGGING_NAMES.kibana}-kb-http-certs-public` } },
+        ],
+    };
+}
+
 export class Logging extends pulumi.ComponentResource {
     /** The Elasticsearch custom resource. */
     readonly elasticsearch: k8s.apiextensions.CustomResource;
@@ -184,12 +262,34 @@ export class Logging extends pulumi.ComponentResource {
             spec: elasticsearchSpec({ replicas: profile.system.elasticsearch.replicas, storageClassName }),
         }, afterEck);
 
-        customResource<KibanaSpec>(`${name}-kibana`, {
+        const kibana = customResource<KibanaSpec>(`${name}-kibana`, {
             apiVersion: "kibana.k8s.elastic.co/v1",
             kind: "Kibana",
             metadata: { name: LOGGING_NAMES.kibana, namespace },
             spec: kibanaSpec(),
         }, afterEck);
+
+        // Retention and the data view. A Job's pod template is immutable and a completed Job does
+        // not run again: the object's name carries a hash of its pod, so a new retention (or image)
+        // is a new Job, and an unchanged one is left alone.
+        const setupPod = loggingSetupPod({ namespace, retentionDays: profile.system.elasticsearch.log_retention_days });
+        const setupLabels = { app: "logging-setup", ...PLATFORM_LABELS };
+        const backoffLimit = 2;
+        const hash = crypto.createHash("sha256").update(JSON.stringify({ setupPod, backoffLimit })).digest("hex").slice(0, 8);
+        new k8s.batch.v1.Job(`${name}-setup`, {
+            metadata: {
+                name: `logging-setup-${hash}`,
+                namespace,
+                labels: setupLabels,
+                // A run that failed is replaced, i.e. run again, on the next `pulumi up`.
+                annotations: { "pulumi.com/replaceUnready": "true" },
+            },
+            spec: {
+                backoffLimit,
+                // No ttlSecondsAfterFinished: a Job the cluster deleted would run again at the next refresh.
+                template: { metadata: { labels: setupLabels }, spec: setupPod },
+            },
+        }, { ...child, dependsOn: [...args.dependsOn, this.elasticsearch, kibana], customTimeouts: { create: SETUP_TIMEOUT, update: SETUP_TIMEOUT } });
 
         // After Elasticsearch: its pods mount the Secrets ECK creates for the cluster.
         const aggregator = pinnedChart(`${name}-fluent-bit-aggregator`, {
