@@ -10,7 +10,7 @@ import { CHARTS, IMAGES } from "../components/system/charts";
 import { REQUIRED_FIELDS, missingRequired } from "../components/system/crds";
 import { DATABASE_SECRET_KEYS, Databases, POSTGRES_INSTANCES } from "../components/system/databases";
 import { LOGGING_SETUP_SCRIPT, Logging } from "../components/system/logging";
-import { Monitoring } from "../components/system/monitoring";
+import { Monitoring, monitoringValues } from "../components/system/monitoring";
 import { SystemServiceArgs, TOLERATE_ALL, quorum } from "../components/system/workloads";
 import { Profile, parseProfile } from "../profiles";
 import { ROOT, plan, tempFile } from "./helpers";
@@ -228,6 +228,9 @@ describe("system services", function () {
             const am = kps.alertmanager;
             assert.strictEqual(am.podDisruptionBudget.enabled, true);
             assert.ok(am.podDisruptionBudget.minAvailable >= 1 && am.podDisruptionBudget.minAvailable < am.alertmanagerSpec.replicas);
+            // A lone replica gets no budget: one that kept it up would block every drain of its node.
+            const single = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 1, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g" }) as Json;
+            assert.deepStrictEqual(single.alertmanager.podDisruptionBudget, { enabled: false });
             assert.strictEqual(kps.prometheus.podDisruptionBudget.enabled, true);
             // Elasticsearch: ECK's default PDB (only while green, one node at a time) stays on.
             assert.strictEqual(spec(base, "-logging-elasticsearch").podDisruptionBudget, undefined);
@@ -362,6 +365,11 @@ describe("system services", function () {
             assert.strictEqual(kps.prometheusOperator.tls.enabled, false);
             assert.strictEqual(kps.prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues, false);
             assert.strictEqual(kps.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues, false);
+            assert.strictEqual(kps.prometheus.prometheusSpec.scrapeConfigSelectorNilUsesHelmValues, false);
+            // Retention by age and by size: the size bound stays under the volume (50Gi ≈ 53.7 GB).
+            assert.strictEqual(kps.prometheus.prometheusSpec.retention, "15d");
+            assert.match(kps.prometheus.prometheusSpec.retentionSize, /^(\d+)GB$/);
+            assert.ok(parseInt(kps.prometheus.prometheusSpec.retentionSize, 10) * 1e9 < 0.9 * 50 * 2 ** 30);
             assert.strictEqual(kps.grafana.defaultDashboardsEnabled, true);
             assert.strictEqual(kps.grafana.admin.existingSecret, "grafana-admin");
             const monitor = spec(base, "-monitoring-core-services");

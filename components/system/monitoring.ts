@@ -24,6 +24,7 @@ export const MONITORING_RELEASE = "monitoring";
 /** Sizes and retention the seed does not give; sized for a few weeks of a small cluster. */
 const PROMETHEUS_STORAGE = "50Gi";
 const PROMETHEUS_RETENTION = "15d";
+const PROMETHEUS_RETENTION_SIZE = "45GB";
 const ALERTMANAGER_STORAGE = "2Gi";
 /** A core service container port with this name is scraped (path /metrics). */
 export const METRICS_PORT_NAME = "metrics";
@@ -67,6 +68,9 @@ export function monitoringValues(args: {
             prometheusSpec: {
                 replicas: args.prometheusReplicas,
                 retention: PROMETHEUS_RETENTION,
+                // Whichever comes first: a busy cluster must not fill the volume before 15 days
+                // (a full volume stops ingestion). About 85% of PROMETHEUS_STORAGE, WAL included.
+                retentionSize: PROMETHEUS_RETENTION_SIZE,
                 storageSpec: claim(PROMETHEUS_STORAGE),
                 nodeSelector: management,
                 resources: resources(["500m", "2"], ["2Gi", "4Gi"]),
@@ -79,6 +83,7 @@ export function monitoringValues(args: {
                 podMonitorSelectorNilUsesHelmValues: false,
                 ruleSelectorNilUsesHelmValues: false,
                 probeSelectorNilUsesHelmValues: false,
+                scrapeConfigSelectorNilUsesHelmValues: false,
             },
             // Each replica holds all metrics: keep all but one up during node drains.
             podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.prometheusReplicas - 1) },
@@ -94,8 +99,11 @@ export function monitoringValues(args: {
                 podAntiAffinityTopologyKey: "kubernetes.io/hostname",
                 topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/name": "alertmanager", "app.kubernetes.io/instance": MONITORING_RELEASE }),
             },
-            // The gossip cluster keeps notifying while all but one replica are up.
-            podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.alertmanagerReplicas - 1) },
+            // The gossip cluster keeps notifying while all but one replica are up. A single replica
+            // gets no budget: one that keeps it up would block every drain of its node.
+            podDisruptionBudget: args.alertmanagerReplicas > 1
+                ? { enabled: true, minAvailable: args.alertmanagerReplicas - 1 }
+                : { enabled: false },
         },
         // The control plane, scraped where the kubeadm configuration serves its metrics
         // (CONTROL_PLANE_METRICS_PORTS). Stated rather than left to the chart, which guesses from
