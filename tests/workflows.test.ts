@@ -86,6 +86,24 @@ describe("GitHub workflows", () => {
         assert.match(script, /pr\.head\.sha !== process\.env\.HEAD_SHA/);
     });
 
+    it("read credentials only inside a GitHub environment: a repository secret reaches any workflow on any branch", () => {
+        const expected: Record<string, string> = {
+            "deploy.yml/dev": "dev",
+            "deploy.yml/prod": "prod",
+            "pr.yml/preview": "${{ matrix.stack }}-preview",
+            "drift.yml/drift": "${{ matrix.stack }}-drift",
+        };
+        const seen: Record<string, string | undefined> = {};
+        for (const f of files) {
+            for (const [name, job] of Object.entries(load(f).jobs)) {
+                const secrets = [...JSON.stringify(job).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]);
+                // The backend's URL is no credential; it only tells whether previews can run.
+                if (secrets.some((s) => s !== "PULUMI_BACKEND_URL")) seen[`${f}/${name}`] = job.environment;
+            }
+        }
+        assert.deepStrictEqual(seen, expected);
+    });
+
     it("deploy: main → dev, then prod behind its environment; one concurrency group per stack", () => {
         const deploy = load("deploy.yml");
         assert.deepStrictEqual(deploy.on.push, { branches: ["main"] });
