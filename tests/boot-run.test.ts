@@ -66,7 +66,11 @@ describe("boot scripts run against stub commands", function () {
     }
 
     function hostsEntry(root: string): string | undefined {
-        return fs.readFileSync(path.join(root, "etc/hosts"), "utf8").split("\n").find((l) => l.endsWith(` ${CLUSTER.apiServerHost}`));
+        return apiHostLine(fs.readFileSync(path.join(root, "etc/hosts"), "utf8"));
+    }
+
+    function apiHostLine(hosts: string): string | undefined {
+        return hosts.split("\n").find((l) => l.endsWith(` ${CLUSTER.apiServerHost}`));
     }
 
     it("a master on a new cluster takes the init lock, creates the cluster, records it and publishes an agent join token", () => {
@@ -90,6 +94,13 @@ describe("boot scripts run against stub commands", function () {
         assert.equal(kubeletArg(kubeadm(config, "InitConfiguration"), "node-ip"), "10.240.0.4");
         assert.deepEqual(state(root).status, "done");
         assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`);
+        // kubeadm init talks to the local API server: the internal load balancer would send this
+        // node's own flows back to it, which Azure drops.
+        assert.equal(apiHostLine(world.read("hosts-at-init")), `127.0.0.1 ${CLUSTER.apiServerHost}`);
+        // Its kubelet's serving certificate is approved before the next master joins (which execs
+        // into this node's etcd); only its own request.
+        assert.equal(world.read("csr-approved"), "aura-prod-master-0 csr-aura-prod-master-0\n");
+        assert.ok(fs.existsSync(path.join(root, "var/lib/kubelet/pki/kubelet-server-current.pem")));
         // A second start (a reboot) does nothing.
         const again = world.run("aura-prod-master-0", root, SCRIPT);
         assert.equal(again.status, 0);
@@ -100,6 +111,8 @@ describe("boot scripts run against stub commands", function () {
         world.write("api-up", "");
         world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\n");
         world.write("etcd-pods", "etcd-aura-prod-master-0\netcd-aura-prod-master-1\netcd-aura-prod-master-2\n");
+        // The running masters' kubelets have their serving certificates.
+        for (const m of ["aura-prod-master-1", "aura-prod-master-2"]) world.write(`serving-approved-${m}`, "");
         world.write(
             "etcd-members",
             [
@@ -131,6 +144,9 @@ describe("boot scripts run against stub commands", function () {
         assert.ok(fs.readdirSync(path.join(root, "var/lib/etcddisk")).some((d) => d.startsWith("etcd.stale-")));
         assert.equal(state(root).status, "done");
         assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`);
+        // The join goes through the internal load balancer (this node runs no API server yet).
+        assert.equal(apiHostLine(world.read("hosts-at-join-aura-prod-master-0")), `${CLUSTER.apiServerInternalIp} ${CLUSTER.apiServerHost}`);
+        assert.equal(world.read("csr-approved"), "aura-prod-master-0 csr-aura-prod-master-0\n");
     });
 
     it("two masters racing on a new cluster: exactly one inits, the other joins it", async () => {
@@ -147,12 +163,16 @@ describe("boot scripts run against stub commands", function () {
         const joined = world.read("joined").trim().split("\n");
         assert.deepEqual(joined, hosts.filter((h) => h !== inits[0]));
         for (const root of roots) assert.equal(state(root).status, "done");
+        // The joiner's exec into the first master's etcd waits for that kubelet's serving
+        // certificate, which the first master approves itself (kubelet-csr-approver comes later).
+        assert.deepEqual(world.read("csr-approved").trim().split("\n").sort(), hosts.map((h) => `${h} csr-${h}`));
     });
 
     it("a failed step fails the run with its state recorded, and the next run (systemd's restart) completes it", () => {
         const root = world.node("aura-prod-master-1", MASTER_DOC);
         world.write("api-up", "");
         world.write("etcd-pods", "etcd-aura-prod-master-0\n");
+        world.write("serving-approved-aura-prod-master-0", "");
         world.write("etcd-members", "");
         // A transient apt failure is retried inside the run ...
         world.failNext("apt-get-update", 1);

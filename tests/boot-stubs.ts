@@ -161,6 +161,7 @@ case "$1 $2" in
   "init --config")
     fail_once kubeadm-init
     echo "$STUB_HOSTNAME" >> "$STUB_STATE/init-by"
+    cp "$AURA_ROOT/etc/hosts" "$STUB_STATE/hosts-at-init"
     mkdir -p "$AURA_ROOT/etc/kubernetes/manifests"
     touch "$AURA_ROOT/etc/kubernetes/admin.conf" "$AURA_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
     touch "$STUB_STATE/api-up" ;;
@@ -171,6 +172,7 @@ case "$1 $2" in
     fail_once kubeadm-join
     if grep -q '@AURA_' "$3"; then echo "unfilled placeholder in $3" >&2; exit 1; fi
     cp "$3" "$STUB_STATE/join-config-$STUB_HOSTNAME.yaml"
+    cp "$AURA_ROOT/etc/hosts" "$STUB_STATE/hosts-at-join-$STUB_HOSTNAME"
     echo "$STUB_HOSTNAME" >> "$STUB_STATE/joined" ;;
   "token create") echo "k7x9q2.p4m8z1c6v3b5n7w0" ;;
 esac`,
@@ -178,8 +180,25 @@ esac`,
 args="$*"
 case "$args" in
   *"get pods -l component=etcd"*) cat "$STUB_STATE/etcd-pods" 2>/dev/null || true ;;
-  *"member list"*) cat "$STUB_STATE/etcd-members" ;;
-  *"member remove"*) for last; do :; done; echo "$last" >> "$STUB_STATE/etcd-removed" ;;
+  # The API server reaches a kubelet (exec, logs) only once its serving certificate is approved.
+  *" exec etcd-"*)
+    pod="$args"; pod="etcd-$(sed -E 's/.* exec etcd-([^ ]+) .*/\1/' <<<"$pod")"
+    if [[ ! -f "$STUB_STATE/serving-approved-$(sed 's/^etcd-//' <<<"$pod")" ]]; then
+      echo "error: error dialing backend: remote error: tls: internal error" >&2; exit 1
+    fi
+    case "$args" in
+      *"member list"*) cat "$STUB_STATE/etcd-members" ;;
+      *"member remove"*) for last; do :; done; echo "$last" >> "$STUB_STATE/etcd-removed" ;;
+    esac ;;
+  # The kubelet's serving certificate request, pending until approved (serverTLSBootstrap).
+  *"get csr"*)
+    if [[ ! -f "$STUB_STATE/serving-approved-$STUB_HOSTNAME" ]]; then echo "csr-$STUB_HOSTNAME system:node:$STUB_HOSTNAME"; fi
+    echo "csr-other system:node:someone-else" ;;
+  *"certificate approve"*)
+    shift 4
+    for name in "$@"; do echo "$STUB_HOSTNAME $name" >> "$STUB_STATE/csr-approved"; done
+    touch "$STUB_STATE/serving-approved-$STUB_HOSTNAME"
+    mkdir -p "$AURA_ROOT/var/lib/kubelet/pki" && echo cert > "$AURA_ROOT/var/lib/kubelet/pki/kubelet-server-current.pem" ;;
 esac`,
 };
 

@@ -8,6 +8,8 @@
 
 readonly PKI_STAGING_DIR="${STATE_DIR}/pki"
 readonly K8S_DIR="${AURA_ROOT}/etc/kubernetes"
+# The kubelet's serving certificate, there once its request is approved (serverTLSBootstrap).
+readonly KUBELET_SERVING_CERT="${AURA_ROOT}/var/lib/kubelet/pki/kubelet-server-current.pem"
 readonly K8S_PKI_DIR="${K8S_DIR}/pki"
 readonly ADMIN_KUBECONFIG="${K8S_DIR}/admin.conf"
 # kubeadm configuration with this node's address filled in (init, phases, upgrades).
@@ -274,21 +276,23 @@ bootstrap_admin_kubeconfig() {
 
 # A rebuilt master comes back under the same name: its old etcd member (or a
 # half-added one with this node's address) must go before it joins again.
+# Checks each call itself: it runs under retry (an exec fails until the other
+# master's kubelet has its serving certificate, see approve_own_serving_certificate).
 remove_stale_etcd_member() {
   local kubeconfig=$1 me pods pod members ids id
   me="$(node_name)"
   pods="$(kubectl --kubeconfig "${kubeconfig}" -n kube-system get pods -l component=etcd \
-    -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')"
+    -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')" || return 1
   pod="$(grep -vx "etcd-${me}" <<<"${pods}" | head -n 1 || true)"
   if [[ -z "${pod}" ]]; then
     log "no other etcd member found to ask"
     return 1
   fi
-  members="$(kubectl --kubeconfig "${kubeconfig}" -n kube-system exec "${pod}" -- "${ETCDCTL_ARGS[@]}" member list)"
+  members="$(kubectl --kubeconfig "${kubeconfig}" -n kube-system exec "${pod}" -- "${ETCDCTL_ARGS[@]}" member list)" || return 1
   ids="$(awk -F', ' -v name="${me}" -v peer="https://${NODE_IP}:2380" '$3 == name || $4 == peer { print $1 }' <<<"${members}")"
   for id in ${ids}; do
     log "removing the stale etcd member ${id} of ${me}"
-    kubectl --kubeconfig "${kubeconfig}" -n kube-system exec "${pod}" -- "${ETCDCTL_ARGS[@]}" member remove "${id}"
+    kubectl --kubeconfig "${kubeconfig}" -n kube-system exec "${pod}" -- "${ETCDCTL_ARGS[@]}" member remove "${id}" || return 1
   done
 }
 
@@ -310,7 +314,7 @@ prepare_control_plane_join() {
   install_pki
   set_aside_stale_etcd_data
   kubeconfig="$(bootstrap_admin_kubeconfig)"
-  remove_stale_etcd_member "${kubeconfig}"
+  retry 30 10 remove_stale_etcd_member "${kubeconfig}"
   token="$(kubeadm token create --kubeconfig "${kubeconfig}" --ttl 1h --description "aura: control-plane join of $(node_name)")"
   hash="$(ca_cert_hash)"
   fill_template "${AURA_ROOT}${KUBEADM_JOIN_TEMPLATE}" "${AURA_ROOT}${KUBEADM_CONFIG}" \
@@ -322,6 +326,27 @@ join_control_plane() {
   join_with_retries 20 prepare_control_plane_join
   rm -rf "${STATE_DIR}/join-admin"
   touch "${KUBEADM_MARKER}"
+}
+
+# With serverTLSBootstrap the kubelet serves exec and logs only once its serving
+# certificate request is approved. kubelet-csr-approver approves such requests,
+# but it comes with the system stage, after every master has booted, while the
+# next master's join already execs into this node's etcd (remove_stale_etcd_member).
+# So each master approves its own node's request, with its admin credentials.
+approve_own_serving_certificate() {
+  local me pending
+  [[ -s "${KUBELET_SERVING_CERT}" ]] && return 0
+  me="system:node:$(node_name)"
+  pending="$(kubectl --kubeconfig "${ADMIN_KUBECONFIG}" get csr \
+    -o jsonpath='{range .items[?(@.spec.signerName=="kubernetes.io/kubelet-serving")]}{.metadata.name} {.spec.username} {.status.conditions[*].type}{"\n"}{end}' \
+    | awk -v me="${me}" '$2 == me && NF == 2 { print $1 }')"
+  if [[ -z "${pending}" ]]; then
+    log "no pending serving certificate request from ${me} yet"
+    return 1
+  fi
+  # One request name per word.
+  # shellcheck disable=SC2086
+  kubectl --kubeconfig "${ADMIN_KUBECONFIG}" certificate approve ${pending}
 }
 
 # --- agent join tokens ---------------------------------------------------------

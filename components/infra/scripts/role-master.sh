@@ -20,6 +20,10 @@ if [[ -f "${KUBEADM_MARKER}" ]]; then
 else
   step decide decide_role
   if [[ "${ROLE}" == init ]]; then
+    # Azure's internal load balancer drops a flow from a backend that it maps back
+    # to that same backend, and this node is its only one: kubeadm init (whose
+    # admin client uses the API server name) talks to the local API server.
+    step init-api-route map_api_host 127.0.0.1
     step kubeadm-init init_cluster
   else
     step kubeadm-join join_control_plane
@@ -29,6 +33,7 @@ step cluster-marker retry 10 10 mark_cluster_initialized
 
 # Only now point the API server name at the local API server.
 step local-api-route map_api_host 127.0.0.1
+step serving-cert retry 30 10 approve_own_serving_certificate
 step join-token retry 30 10 publish_join_token
 step timers enable_master_timers
 
