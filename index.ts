@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames } from "./components/infra";
+import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
 import { SystemStage, parseApiReadyTimeout } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
@@ -14,6 +14,7 @@ export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
     const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
+    const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
 
@@ -51,6 +52,7 @@ export = async () => {
         servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
         // Scale sets that exist already: their live capacity and load-balancer wiring are kept.
         deployedScaleSets: deployedScaleSetNames((await self.getOutputDetails("pools")).value),
+        rebuildMasters,
     });
     const system = new SystemStage(name, {
         profile,
@@ -84,6 +86,15 @@ export = async () => {
 /** `org/project/stack` for a stack of this project named in config (a qualified name is kept). */
 function qualifiedStack(stack: string): string {
     return stack.includes("/") ? stack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
+
+/** A stack config check's refusal ends the run with its message and no stack trace. */
+function runError<T>(check: () => T): T {
+    try {
+        return check();
+    } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+    }
 }
 
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */

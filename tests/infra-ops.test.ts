@@ -9,7 +9,7 @@ import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { Plan, PlannedResource } from "../cli/plan";
 import { mockUuid } from "../cli/mocks";
-import { checkKubernetesVersion } from "../components/infra/guard";
+import { checkKubernetesVersion, parseRebuildMasters } from "../components/infra/guard";
 import { internalApiAddress } from "../components/infra/controlPlane";
 import { ETCD_DISK_SPEC, NODE_IMAGE } from "../components/infra/pins";
 import { cidrContains } from "../profiles/cidr";
@@ -107,6 +107,32 @@ describe("infra stage: Kubernetes upgrades", function () {
         });
         // (The custom data did change: it is what a master created from now on boots with.)
         assert.notStrictEqual((b[0].inputs.osProfile as any).customData, (a[0].inputs.osProfile as any).customData);
+    });
+
+    it("a master being rebuilt (aura:rebuildMasters) boots what the program renders now, not its predecessor's document", async () => {
+        const rebuilding = await plan({
+            profile: path.join(ROOT, "profiles", "prod.yaml"),
+            stack: "prod",
+            config: { "aura:rebuildMasters": "1" },
+            previousOutputs: { masterCount: 5, kubernetesVersion: "1.32.9" },
+        });
+        masters(rebuilding).forEach((vm, i) => {
+            // Pulumi keeps ignored inputs even on `pulumi up --replace`: only the master being
+            // rebuilt drops them, so its new VM gets the current custom data, image and SSH key.
+            if (i === 1) assert.strictEqual(vm.options.ignoreChanges, undefined, vm.name);
+            else assert.deepStrictEqual(vm.options.ignoreChanges, ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"], vm.name);
+            assert.strictEqual(vm.options.deleteBeforeReplace, true);
+            assert.deepStrictEqual(vm.inputs, masters(after)[i].inputs, "the same inputs: only what Pulumi keeps differs");
+        });
+        assert.deepStrictEqual(parseRebuildMasters(" 2, 0,2 ", 5), [0, 2]);
+        assert.deepStrictEqual(parseRebuildMasters(undefined, 5), []);
+        for (const bad of ["5", "one", "1;2", "-1"]) {
+            await assert.rejects(
+                plan({ profile: path.join(ROOT, "profiles", "prod.yaml"), stack: "prod", config: { "aura:rebuildMasters": bad } }),
+                /stack config aura:rebuildMasters: must list master indexes from 0 to 4, separated by commas — got .*pulumi config rm aura:rebuildMasters/,
+                bad,
+            );
+        }
     });
 
     it("refuses a two-minor bump and a downgrade before registering anything", async () => {

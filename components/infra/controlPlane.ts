@@ -61,6 +61,12 @@ export interface ControlPlaneArgs {
     environment: string;
     clusterName: string;
     count: number;
+    /**
+     * Masters being rebuilt (stack config `aura:rebuildMasters`, by index): their boot document,
+     * image and SSH key are the current ones instead of kept, so `pulumi up --replace` creates the
+     * new VM from what the program renders now.
+     */
+    rebuild?: number[];
     vmSize: string;
     /** Availability zones; [] in a region without zones. */
     zones: string[];
@@ -249,10 +255,13 @@ export class ControlPlane extends pulumi.ComponentResource {
                 // previous master is back, so etcd never loses two members at once.
                 dependsOn: [...args.bootDependencies, ...(previous ? [previous] : [])],
                 // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
-                // a newer boot script applies to masters created from now on, never by replacement.
-                // The image's "latest" is resolved at creation in the same way. The SSH keys are fixed
-                // at creation too (PropertyChangeNotAllowed): a new key arrives through the extension below.
-                ignoreChanges: ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"],
+                // a newer boot script applies to masters created from now on. The image's "latest" is
+                // resolved at creation in the same way. The SSH keys are fixed at creation too
+                // (PropertyChangeNotAllowed): a new key arrives through the extension below. Pulumi
+                // keeps ignored inputs even on `--replace`, so a master being rebuilt
+                // (`aura:rebuildMasters`) takes the current ones: its new VM boots what runs now
+                // (Kubernetes version, scripts, pins, key), not what its predecessor was created with.
+                ignoreChanges: args.rebuild?.includes(i) ? [] : ["osProfile.customData", "storageProfile.imageReference", "osProfile.linuxConfiguration.ssh"],
                 // A replaced master keeps its name and its etcd disk, which only one VM can hold:
                 // the old VM goes first (`pulumi up --replace <master>`; see docs/operations.md).
                 deleteBeforeReplace: true,

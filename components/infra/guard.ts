@@ -44,3 +44,21 @@ export function checkKubernetesVersion(previous: unknown, requested: string): st
     }
     return undefined;
 }
+
+/**
+ * Stack config `aura:rebuildMasters`: the indexes of the masters being rebuilt (`"1"`, `"0,2"`),
+ * each below the profile's master count. Returns them sorted, [] when unset, or throws the reason
+ * and the fix.
+ */
+export function parseRebuildMasters(value: string | undefined, masterCount: number): number[] {
+    if (value === undefined || value.trim() === "") return [];
+    const parts = value.split(",").map((p) => p.trim());
+    const bad = parts.filter((p) => !/^\d+$/.test(p) || Number(p) >= masterCount);
+    if (bad.length) {
+        throw new Error(
+            `stack config aura:rebuildMasters: must list master indexes from 0 to ${masterCount - 1}, separated by commas — got ${JSON.stringify(value)} ` +
+                "(e.g. `pulumi config set aura:rebuildMasters 1` while master 1 is replaced; `pulumi config rm aura:rebuildMasters` afterwards)",
+        );
+    }
+    return [...new Set(parts.map(Number))].sort((a, b) => a - b);
+}

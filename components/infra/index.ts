@@ -14,7 +14,7 @@ import { Network, zonalRanges } from "./network";
 import { Pki, adminKubeconfig } from "./pki";
 import { ServicePrincipal } from "./servicePrincipal";
 
-export { checkKubernetesVersion, checkMasterCount } from "./guard";
+export { checkKubernetesVersion, checkMasterCount, parseRebuildMasters } from "./guard";
 export { deployedScaleSetNames } from "./agentPools";
 
 /** Where the root kubeconfig is kept in the metadata store. */
@@ -33,6 +33,8 @@ export interface InfraStageArgs {
     servicePrincipalRotation: string;
     /** Scale set names the last deployment reported (stack output `pools`); [] on the first. */
     deployedScaleSets?: string[];
+    /** Indexes of the masters being rebuilt (stack config `aura:rebuildMasters`). */
+    rebuildMasters?: number[];
 }
 
 /** What the stage publishes as stack outputs. */
@@ -171,6 +173,7 @@ export class InfraStage extends pulumi.ComponentResource {
             environment: env,
             clusterName: name,
             count: infra.compute.masters.size,
+            rebuild: args.rebuildMasters,
             vmSize: infra.compute.masters.type,
             zones: infra.zones,
             subnetIds: net.mastersSubnets.map((s) => s.id),
