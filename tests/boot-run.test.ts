@@ -163,6 +163,13 @@ describe("boot scripts run against stub commands", function () {
         const joined = world.read("joined").trim().split("\n");
         assert.deepEqual(joined, hosts.filter((h) => h !== inits[0]));
         for (const root of roots) assert.equal(state(root).status, "done");
+        // Joins hold the join lock (etcd admits one learner at a time).
+        const joiner = hosts.find((h) => h !== inits[0])!;
+        const calls = world.calls(joiner);
+        const acquired = calls.findIndex((c) => /join\.lock comp=lease acquire/.test(c));
+        const join = calls.findIndex((c) => c.startsWith("kubeadm join --config"));
+        const released = calls.findIndex((c) => /join\.lock comp=lease release/.test(c));
+        assert.ok(acquired >= 0 && acquired < join && join < released, calls.join("\n"));
         // The joiner's exec into the first master's etcd waits for that kubelet's serving
         // certificate, which the first master approves itself (kubelet-csr-approver comes later).
         assert.deepEqual(world.read("csr-approved").trim().split("\n").sort(), hosts.map((h) => `${h} csr-${h}`));

@@ -322,8 +322,14 @@ prepare_control_plane_join() {
   unset token
 }
 
+# Masters join one at a time: kubeadm adds each as an etcd learner, and etcd
+# admits one learner at a time (a concurrent join fails and churns membership).
 join_control_plane() {
+  lock_wait join.lock
+  lock_keepalive_start join.lock
   join_with_retries 20 prepare_control_plane_join
+  lock_keepalive_stop
+  lock_release join.lock
   rm -rf "${STATE_DIR}/join-admin"
   touch "${KUBEADM_MARKER}"
 }
