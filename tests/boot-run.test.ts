@@ -17,6 +17,7 @@ import {
     renderAgentCloudInit,
     renderMasterCloudInit,
 } from "../components/infra/cloudinit";
+import { CONTAINERD_APT_VERSION } from "../components/infra/pins";
 import { caCertHash } from "../components/infra/pki";
 import { BLOB_ENDPOINT, BootWorld, TEST_CLUSTER, makeCa } from "./boot-stubs";
 
@@ -173,6 +174,19 @@ describe("boot scripts run against stub commands", function () {
         // The joiner's exec into the first master's etcd waits for that kubelet's serving
         // certificate, which the first master approves itself (kubelet-csr-approver comes later).
         assert.deepEqual(world.read("csr-approved").trim().split("\n").sort(), hosts.map((h) => `${h} csr-${h}`));
+    });
+
+    it("a containerd pin the archive no longer offers fails the boot with what the archive has and where to pin", () => {
+        world.archiveContainerd(["2.2.1-0ubuntu1~24.04.3", "1.7.12-0ubuntu4"]);
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        const r = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.notEqual(r.status, 0);
+        assert.equal(state(root).status, "failed");
+        assert.ok(
+            state(root).message.includes(`containerd ${CONTAINERD_APT_VERSION} is not in the Ubuntu archive any more (it has: 2.2.1-0ubuntu1~24.04.3 1.7.12-0ubuntu4): pin an available one in components/infra/pins.ts`),
+            state(root).message,
+        );
+        assert.ok(!world.calls("aura-prod-master-0").some((c) => c.startsWith("apt-get ") && c.includes(" install ") && c.includes("containerd=")), "no install attempt");
     });
 
     it("a failed step fails the run with its state recorded, and the next run (systemd's restart) completes it", () => {

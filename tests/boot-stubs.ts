@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type { ClusterBootstrap } from "../components/infra/cloudinit";
+import { CONTAINERD_APT_VERSION } from "../components/infra/pins";
 
 export const BLOB_ENDPOINT = "https://auraprodmeta01.blob.core.windows.net/";
 /** The cluster the boot tests render documents for (realistic prod values). */
@@ -140,6 +141,11 @@ answer(code)
 /** Bash stubs: each logs `<host> <name> <args>` and answers what the scripts read. */
 const BASH_STUBS: Record<string, string> = {
     "apt-get": `fail_once "apt-get-$1"`,
+    // The archive's containerd builds (apt-cache madison: package | version | source).
+    "apt-cache": String.raw`
+if [[ "$1" == madison && "$2" == containerd ]]; then
+  cat "$STUB_STATE/containerd-versions"
+fi`,
     "apt-mark": "",
     systemctl: "",
     modprobe: "",
@@ -221,6 +227,8 @@ export class BootWorld {
         fs.mkdirSync(this.bin);
         fs.writeFileSync(path.join(this.state, "calls.log"), "");
         fs.writeFileSync(path.join(this.state, "acl.json"), JSON.stringify(acl));
+        // The archive has a build the pin matches (its floating rebuild number as 2), and the release's.
+        this.archiveContainerd([CONTAINERD_APT_VERSION.replace("*", "2"), "1.7.12-0ubuntu4"]);
         fs.writeFileSync(path.join(this.bin, "curl"), CURL_STUB, { mode: 0o755 });
         // The scripts' python3 is the system one (a version manager's shim would only be slower).
         fs.writeFileSync(path.join(this.bin, "python3"), '#!/bin/sh\nexec /usr/bin/python3 "$@"\n', { mode: 0o755 });
@@ -258,6 +266,11 @@ export class BootWorld {
 
     write(name: string, content: string): void {
         fs.writeFileSync(path.join(this.state, name), content);
+    }
+
+    /** The containerd builds the archive offers (apt-cache madison). */
+    archiveContainerd(versions: string[]): void {
+        fs.writeFileSync(path.join(this.state, "containerd-versions"), versions.map((v) => ` containerd | ${v} | http://azure.archive.ubuntu.com/ubuntu noble-updates/main amd64 Packages\n`).join(""));
     }
 
     read(name: string): string {

@@ -121,9 +121,22 @@ configure_kernel() {
   [[ "$(sysctl -n net.bridge.bridge-nf-call-iptables)" == "1" ]] || die "bridge-nf-call-iptables is not 1"
 }
 
+# Whether the archive still offers a containerd build the pin matches: the
+# Ubuntu archive keeps only the newest build of each pocket.
+containerd_version_available() {
+  local version
+  while read -r version; do
+    # The pin is a glob (the rebuild number floats).
+    # shellcheck disable=SC2053
+    [[ "${version}" == ${CONTAINERD_VERSION} ]] && return 0
+  done < <(apt-cache madison containerd | awk '{ print $3 }')
+  return 1
+}
+
 install_containerd() {
   log "installing containerd ${CONTAINERD_VERSION} from the Ubuntu archive"
   retry 5 15 apt_get update
+  containerd_version_available || die "containerd ${CONTAINERD_VERSION} is not in the Ubuntu archive any more (it has: $(apt-cache madison containerd | awk '{ print $3 }' | paste -sd ' ' -)): pin an available one in components/infra/pins.ts (CONTAINERD_APT_VERSION) and run pulumi up"
   retry 5 15 apt_get install -y --no-install-recommends --allow-change-held-packages \
     "containerd=${CONTAINERD_VERSION}" ca-certificates curl gpg openssl nftables
   apt-mark hold containerd
