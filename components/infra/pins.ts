@@ -14,8 +14,11 @@ export const NODE_IMAGE = {
 
 /**
  * containerd from the Ubuntu archive: the upstream version is pinned, Ubuntu's rebuild number
- * (`~24.04.N`, security fixes) may float, because the archive drops superseded builds and an exact
- * pin would stop new nodes from installing at all.
+ * (`~24.04.N`, security fixes) may float, because the archive keeps only the newest build of each
+ * pocket and an exact pin would stop new nodes from installing at all. Ubuntu also moves the
+ * upstream version within 24.04 (1.7.12 → 1.7.24 → 1.7.28 → 2.2.1 in noble-updates); once no pocket
+ * offers a build this pin matches, a boot stops at its first step and says which builds the archive
+ * has (lib.sh, containerd_version_available): pin one of them here.
  */
 export const CONTAINERD_APT_VERSION = "1.7.28-0ubuntu1~24.04.*";
 
