@@ -434,6 +434,9 @@ describe("cloudinit: master", () => {
     assert.match(s, /^readonly K8S_VERSION='1\.33\.5'$/m);
     assert.match(s, /kubeadm upgrade apply "v\$\{K8S_VERSION\}" --yes/);
     assert.match(s, /kubeadm upgrade node/);
+    // The next master starts only once this one is back: healthy components, node Ready.
+    assert.match(s, /uncordon "\$\{me\}"\n(\s*#.*\n)*\s*retry 60 10 control_plane_settled "\$\{me\}"\n\s*lock_keepalive_stop\n\s*lock_release maintenance\.lock/);
+    assert.match(s, /for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do/);
     assert.match(s, /drain "\$\{me\}" --ignore-daemonsets/);
     assert.match(s, /^wait_for_bootstrap\nupgrade_master$/m);
     assert.match(s, /refusing to downgrade/);

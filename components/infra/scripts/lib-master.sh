@@ -547,9 +547,24 @@ upgrade_master() {
   systemctl daemon-reload
   systemctl restart kubelet
   kubectl --kubeconfig "${ADMIN_KUBECONFIG}" uncordon "${me}"
+  # The next master's upgrade starts when this one releases the lock: only once
+  # this one is back (etcd keeps its quorum). Otherwise the Run Command fails and
+  # the chain stops here.
+  retry 60 10 control_plane_settled "${me}"
   lock_keepalive_stop
   lock_release maintenance.lock
   log "${me} upgraded from ${current} to ${K8S_VERSION}"
+}
+
+# This master's control-plane components answer their health checks and its
+# node is Ready.
+control_plane_settled() {
+  local me=$1 component ready
+  for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+    component_healthy "${component}" || { log "${component} is not healthy yet"; return 1; }
+  done
+  ready="$(kubectl --kubeconfig "${ADMIN_KUBECONFIG}" get node "${me}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" || return 1
+  [[ "${ready}" == True ]] || { log "${me} is not Ready yet"; return 1; }
 }
 
 # The first steps of every master: node packages, the pod firewall, the etcd
