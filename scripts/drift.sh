@@ -17,12 +17,13 @@ if pulumi preview --stack "${stack}" --refresh --expect-no-changes --json >"${ou
   exit 0
 fi
 
-# Every step that is not "same", with the properties that differ (a JavaScript template, not shell).
+# Every step that changes something, with the properties that differ: not "same", and not "read"
+# (a StackReference or a read resource is read on every run). A JavaScript template, not shell.
 # shellcheck disable=SC2016
 drifted="$(node -e '
   const preview = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   for (const step of preview.steps ?? []) {
-    if (step.op === "same") continue;
+    if (step.op === "same" || step.op === "read") continue;
     const reasons = step.diffReasons?.length ? `  (${step.diffReasons.join(", ")})` : "";
     console.log(`${step.op} ${step.urn}${reasons}`);
   }' "${out}" 2>/dev/null)"

@@ -184,11 +184,12 @@ describe("workflow scripts", () => {
 
         it("fails listing each drifted resource", () => {
             const urn = "urn:pulumi:prod::aura-platform::azure-native:compute:VirtualMachineScaleSet::aura-prod-common";
-            const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }, { op: "update", urn, diffReasons: ["sku", "tags"] }] }, 255));
+            const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }, { op: "read", urn: "urn:stack-reference" }, { op: "update", urn, diffReasons: ["sku", "tags"] }] }, 255));
             assert.strictEqual(r.status, 1);
             assert.match(r.stdout, new RegExp(`update ${urn.replace(/[$.]/g, "\\$&")} {2}\\(sku, tags\\)`));
             assert.match(r.stdout, /::error title=drift in prod::update /);
             assert.doesNotMatch(r.stdout, /urn:a/);
+            assert.doesNotMatch(r.stdout, /urn:stack-reference/, "a read is no drift");
         });
     });
 });
