@@ -94,6 +94,10 @@ describe("boot scripts run against stub commands", function () {
         const config = fs.readFileSync(path.join(root, KUBEADM_CONFIG_PATH), "utf8");
         assert.equal(kubeletArg(kubeadm(config, "InitConfiguration"), "node-ip"), "10.240.0.4");
         assert.deepEqual(state(root).status, "done");
+        // containerd (2.x config): the systemd cgroup driver, and the pause image kubeadm expects.
+        const containerd = fs.readFileSync(path.join(root, "etc/containerd/config.toml"), "utf8");
+        assert.match(containerd, /^ {4}SystemdCgroup = true$/m);
+        assert.match(containerd, /^ {4}sandbox = 'registry\.k8s\.io\/pause:3\.10'$/m);
         assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`);
         // kubeadm init talks to the local API server: the internal load balancer would send this
         // node's own flows back to it, which Azure drops.
@@ -177,13 +181,13 @@ describe("boot scripts run against stub commands", function () {
     });
 
     it("a containerd pin the archive no longer offers fails the boot with what the archive has and where to pin", () => {
-        world.archiveContainerd(["2.2.1-0ubuntu1~24.04.3", "1.7.12-0ubuntu4"]);
+        world.archiveContainerd(["2.3.4-0ubuntu1~24.04.1", "1.7.12-0ubuntu4"]);
         const root = world.node("aura-prod-master-0", MASTER_DOC);
         const r = world.run("aura-prod-master-0", root, SCRIPT);
         assert.notEqual(r.status, 0);
         assert.equal(state(root).status, "failed");
         assert.ok(
-            state(root).message.includes(`containerd ${CONTAINERD_APT_VERSION} is not in the Ubuntu archive any more (it has: 2.2.1-0ubuntu1~24.04.3 1.7.12-0ubuntu4): pin an available one in components/infra/pins.ts`),
+            state(root).message.includes(`containerd ${CONTAINERD_APT_VERSION} is not in the Ubuntu archive any more (it has: 2.3.4-0ubuntu1~24.04.1 1.7.12-0ubuntu4): pin an available one in components/infra/pins.ts`),
             state(root).message,
         );
         assert.ok(!world.calls("aura-prod-master-0").some((c) => c.startsWith("apt-get ") && c.includes(" install ") && c.includes("containerd=")), "no install attempt");

@@ -233,7 +233,7 @@ describe("cloudinit: common structure", () => {
       assert.match(s.content, /swapoff -a/);
       assert.match(s.content, /SystemdCgroup = true/);
       assert.match(s.content, /"containerd=\$\{CONTAINERD_VERSION\}"/);
-      assert.match(s.content, /^readonly CONTAINERD_VERSION='1\.7\.28-0ubuntu1~24\.04\.\*'$/m, "containerd pinned (pins.ts)");
+      assert.match(s.content, /^readonly CONTAINERD_VERSION='2\.2\.1-0ubuntu1~24\.04\.\*'$/m, "containerd pinned (pins.ts)");
       assert.match(s.content, /apt-mark hold containerd/);
       // Pods never reach the instance metadata endpoint.
       assert.match(file(doc, POD_IMDS_RULES_PATH).content, /type filter hook prerouting priority -400; policy accept;\n\s+ip daddr 169\.254\.169\.254 counter drop/);

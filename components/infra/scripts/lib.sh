@@ -177,8 +177,10 @@ install_kubernetes_packages() {
   # Align containerd's sandbox (pause) image with the one kubeadm expects.
   local pause_image
   pause_image="$(kubeadm config images list --kubernetes-version "v${K8S_VERSION}" 2>/dev/null | grep '/pause:' || true)"
-  if [[ -n "${pause_image}" ]] && grep -q 'sandbox_image = ' "${AURA_ROOT}/etc/containerd/config.toml"; then
-    sed -i -E "s#^([[:space:]]*)sandbox_image = .*#\\1sandbox_image = \"${pause_image}\"#" "${AURA_ROOT}/etc/containerd/config.toml"
+  # containerd 2.x: `sandbox` under [plugins.'io.containerd.cri.v1.images'.pinned_images]
+  # (1.7 called it `sandbox_image`).
+  if [[ -n "${pause_image}" ]] && grep -qE '^[[:space:]]*sandbox(_image)? = ' "${AURA_ROOT}/etc/containerd/config.toml"; then
+    sed -i -E "s#^([[:space:]]*)sandbox(_image)? = .*#\\1sandbox\\2 = '${pause_image}'#" "${AURA_ROOT}/etc/containerd/config.toml"
     systemctl restart containerd
   fi
 }
