@@ -418,6 +418,8 @@ describe("cloudinit: master", () => {
     assert.match(renew, /^readonly CERT_RENEW_BEFORE_DAYS='90'$/m);
     assert.match(renew, /kubeadm certs renew all/);
     assert.match(renew, /for pod in etcd kube-apiserver kube-controller-manager kube-scheduler; do/);
+    // A pod counts as stopped only when crictl, asked at containerd's socket, lists none.
+    assert.match(renew, /if running="\$\(crictl --runtime-endpoint unix:\/\/\/run\/containerd\/containerd\.sock ps --name "\^\$\{name\}\\\$" -q\)" && \[\[ -z "\$\{running\}" \]\]; then/);
     assert.match(renew, /^renew_certificates$/m);
     const timer = file(doc, "/etc/systemd/system/aura-renew-certs.timer").content;
     assert.match(timer, /^OnCalendar=daily$/m);

@@ -434,8 +434,14 @@ restart_static_pod() {
   local name=$1 manifests="${K8S_DIR}/manifests" parked="${STATE_DIR}/parked-manifests" n
   install -d -m 0700 "${parked}"
   mv "${manifests}/${name}.yaml" "${parked}/${name}.yaml"
+  # Stopped means crictl answered and lists no such container (a crictl that
+  # cannot answer is no proof: the manifest would come back before the kubelet
+  # stopped the pod, and the component would keep its old certificates).
+  local running
   for n in $(seq 1 30); do
-    [[ -z "$(crictl ps --name "^${name}\$" -q 2>/dev/null)" ]] && break
+    if running="$(crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps --name "^${name}\$" -q)" && [[ -z "${running}" ]]; then
+      break
+    fi
     sleep 2
   done
   mv "${parked}/${name}.yaml" "${manifests}/${name}.yaml"
