@@ -31,7 +31,8 @@ else
 fi
 step cluster-marker retry 10 10 mark_cluster_initialized
 
-# Only now point the API server name at the local API server.
+# Now this node runs an API server: the name points at it (a joined master's
+# until now pointed at the internal load balancer).
 step local-api-route map_api_host 127.0.0.1
 step serving-cert retry 30 10 approve_own_serving_certificate
 step join-token retry 30 10 publish_join_token
