@@ -1,18 +1,25 @@
 // Runs the program's TypeScript sources for `aura` with a compile cache: each .ts file is
 // transpiled by the TypeScript compiler with the tsconfig's options (what ts-node emits for
 // `pulumi up`, so the plan runs the same JavaScript; a test compares the two) and the JavaScript is
-// kept by content hash, so a warm `aura plan` compiles nothing. No source-map support is
-// installed: the Pulumi SDK captures a stack trace for every output and resource, and rewriting
-// each through source maps cost about a second per plan. `pulumi up` is unaffected.
-// AURA_TRANSPILER=ts-node falls back to ts-node (tests compare the two).
+// kept by content hash, so a warm `aura plan` compiles nothing. Under the same key the cache keeps
+// V8's bytecode for that JavaScript as it stood when the first run ended (with the functions that
+// ran), so a warm run does not parse or compile the program's own code either. The key ties the
+// bytecode to the exact source (V8 itself checks only its length); V8 refuses bytecode from another
+// Node.js version or other V8 flags, and then the module is compiled and its bytecode rewritten.
+// No source-map support is installed: the Pulumi SDK captures a stack trace for every output and
+// resource, and rewriting each through source maps cost about a second per plan. `pulumi up` is
+// unaffected. AURA_TRANSPILER=ts-node falls back to ts-node (tests compare the two).
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
+const Module = require("module");
 const path = require("path");
+const vm = require("vm");
 
 const root = path.join(__dirname, "..");
 const tsconfig = path.join(root, "tsconfig.json");
-const cacheDir = path.join(root, "node_modules", ".cache", "aura-ts");
+// AURA_TS_CACHE names another folder (tests use an empty one).
+const cacheDir = process.env.AURA_TS_CACHE || path.join(root, "node_modules", ".cache", "aura-ts");
 
 function registerTsNode() {
     require("ts-node").register({ transpileOnly: true, project: tsconfig, compilerOptions: { sourceMap: false } });
@@ -26,12 +33,65 @@ function compilerOptions(ts) {
     return { ...parsed.options, noEmit: false, sourceMap: false, inlineSourceMap: false, declaration: false };
 }
 
+/** Writes `data` to `file` through a temporary name, so a concurrent run never reads half a file. */
+function writeAtomically(file, data) {
+    try {
+        fs.mkdirSync(cacheDir, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, data);
+        fs.renameSync(tmp, file);
+    } catch {
+        // A read-only checkout compiles every time.
+    }
+}
+
+/** Scripts compiled without usable bytecode: theirs is written when the process ends. */
+const unsaved = [];
+
+function saveBytecode() {
+    for (const { script, file } of unsaved.splice(0)) writeAtomically(file, script.createCachedData());
+}
+
+/** `require` for a module, as Node.js gives it to a module it compiles itself. */
+function requireFor(module) {
+    const req = (id) => module.require(id);
+    req.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+    req.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
+    req.main = process.mainModule;
+    req.extensions = Module._extensions;
+    req.cache = Module._cache;
+    return req;
+}
+
+/** Runs a module's JavaScript as Node.js would, from the bytecode in `bytecodeFile` when V8 accepts it. */
+function runWithBytecode(module, code, filename, bytecodeFile) {
+    let cachedData;
+    try {
+        cachedData = fs.readFileSync(bytecodeFile);
+    } catch {
+        cachedData = undefined;
+    }
+    const script = new vm.Script(Module.wrap(code), {
+        filename,
+        cachedData,
+        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    if (cachedData === undefined || script.cachedDataRejected) {
+        if (unsaved.length === 0) process.once("exit", saveBytecode);
+        unsaved.push({ script, file: bytecodeFile });
+    }
+    const wrapper = script.runInThisContext({ displayErrors: true });
+    wrapper.call(module.exports, module.exports, requireFor(module), module, filename, path.dirname(filename));
+}
+
 /** Installs the .ts loader; returns which one ("cache" or "ts-node"). */
 function register() {
     if (process.env.AURA_TRANSPILER === "ts-node") return registerTsNode();
     // The compiler's version and the tsconfig are part of the key: changing either recompiles.
     const tsVersion = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")).version;
     const salt = `aura-ts-1\0${tsVersion}\0${fs.readFileSync(tsconfig, "utf8")}\0`;
+    // Node.js 20.12 and later let a script compiled here use import() as a module would.
+    const bytecode = vm.constants !== undefined && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined;
     let ts;
     let options;
     require.extensions[".ts"] = function (module, filename) {
@@ -45,17 +105,10 @@ function register() {
             ts = ts || require("typescript");
             options = options || compilerOptions(ts);
             code = ts.transpileModule(source, { fileName: filename, compilerOptions: options }).outputText;
-            try {
-                fs.mkdirSync(cacheDir, { recursive: true });
-                // Write then rename, so a concurrent run never reads half a file.
-                const tmp = `${cached}.${process.pid}.tmp`;
-                fs.writeFileSync(tmp, code);
-                fs.renameSync(tmp, cached);
-            } catch {
-                // A read-only checkout compiles every time.
-            }
+            writeAtomically(cached, code);
         }
-        module._compile(code, filename);
+        if (bytecode) runWithBytecode(module, code, filename, path.join(cacheDir, `${key}.${process.version}.bytecode`));
+        else module._compile(code, filename);
     };
     return "cache";
 }

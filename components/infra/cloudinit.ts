@@ -771,7 +771,9 @@ function withOwner(f: WriteFile): WriteFile {
  * 65535-byte limit.
  */
 export function encodeCustomData(doc: string): string {
-  const gz = zlib.gzipSync(Buffer.from(doc, "utf8"), { level: 9 });
+  // zlib's default level: level 9 saved 0.5% of the bytes (about 300 of the master's 38 KB) for
+  // three times the CPU of every plan and deployment.
+  const gz = zlib.gzipSync(Buffer.from(doc, "utf8"), { level: 6 });
   // zlib writes mtime 0 and no file name; pin the OS byte (RFC 1952: 3 = Unix)
   // too, so every platform that runs the program produces the same bytes.
   gz[9] = 3;
