@@ -2,11 +2,26 @@
 # Drift check of one stack: `pulumi preview --refresh --expect-no-changes`. Refresh reads what runs in
 # Azure; any difference from the program means a hand change (lost on the next `pulumi up`, so found
 # here first). Fails listing each drifted resource, also as annotations and in the job summary.
-# Needs the Pulumi CLI, a backend login and the stack's credentials in the environment.
+# Needs the Pulumi CLI, a backend login and the stack's credentials in the environment. In GitHub
+# Actions it first asks (gh, GH_TOKEN) whether a deployment is running or waiting: then it skips,
+# since the preview would report the deployment's own changes as drift.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
 stack="${1:?usage: scripts/drift.sh <stack>}"
+
+if [ -n "${GITHUB_ACTIONS:-}" ]; then
+  if ! unfinished="$(gh run list --workflow deploy.yml --limit 50 --json status --jq '[.[] | select(.status != "completed")] | length')"; then
+    echo "${stack}: cannot list the deploy workflow's runs (gh run list; the job needs actions: read)" >&2
+    exit 2
+  fi
+  if [ "${unfinished}" != "0" ]; then
+    echo "${stack}: skipped, a deployment is running or waiting (${unfinished} unfinished deploy run(s)); the next night checks again"
+    echo "### ${stack}: skipped, a deployment is running or waiting" >> "${GITHUB_STEP_SUMMARY:-/dev/null}"
+    echo "::notice title=drift in ${stack}::skipped, a deployment is running or waiting"
+    exit 0
+  fi
+fi
 out="$(mktemp)"
 err="$(mktemp)"
 trap 'rm -f "${out}" "${err}"' EXIT

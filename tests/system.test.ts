@@ -463,6 +463,12 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
         }
         assert.deepStrictEqual((chartNamed(dev, "cilium").inputs.values as any).operator.podDisruptionBudget, { enabled: true, maxUnavailable: 1 });
         assert.strictEqual((chartNamed(dev, "metrics-server").inputs.values as any).podDisruptionBudget.enabled, true);
+        // Its two replicas prefer different nodes and zones, selected by the labels the chart gives
+        // its pods (metrics-server.selectorLabels: the chart's name and the release's).
+        const metrics = chartNamed(dev, "metrics-server");
+        const spread = (metrics.inputs.values as any).topologySpreadConstraints as any[];
+        assert.deepStrictEqual(spread.map((c) => [c.topologyKey, c.whenUnsatisfiable]), [["kubernetes.io/hostname", "ScheduleAnyway"], ["topology.kubernetes.io/zone", "ScheduleAnyway"]]);
+        for (const c of spread) assert.deepStrictEqual(c.labelSelector.matchLabels, { "app.kubernetes.io/name": (metrics.inputs as any).chart, "app.kubernetes.io/instance": (metrics.inputs as any).name });
         const coredns = byType(dev, "kubernetes:policy/v1:PodDisruptionBudget").find((p) => (p.inputs.metadata as any).namespace === "kube-system");
         assert.ok(coredns, "a budget for kubeadm's CoreDNS");
         assert.deepStrictEqual(coredns.inputs.spec, { minAvailable: 1, selector: { matchLabels: { "k8s-app": "kube-dns" } } });

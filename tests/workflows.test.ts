@@ -113,8 +113,13 @@ describe("GitHub workflows", () => {
         assert.strictEqual(deploy.jobs.prod.environment, "prod");
         assert.strictEqual(deploy.jobs.prod.needs, "dev");
         for (const stack of ["dev", "prod"]) assert.deepStrictEqual(deploy.jobs[stack].concurrency, { group: `pulumi-${stack}`, "cancel-in-progress": false });
+        // Drift has groups of its own: a drift run waiting in a deploy group would cancel the
+        // deployment waiting there (GitHub keeps one waiting run per group). drift.sh skips instead.
         const drift = load("drift.yml");
-        assert.deepStrictEqual(drift.jobs.drift.concurrency, { group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false }, "the same groups");
+        assert.deepStrictEqual(drift.jobs.drift.concurrency, { group: "drift-${{ matrix.stack }}", "cancel-in-progress": false });
+        assert.deepStrictEqual(drift.jobs.drift.permissions, { contents: "read", actions: "read" });
+        const check = drift.jobs.drift.steps.find((s) => s.run?.includes("scripts/drift.sh"))!;
+        assert.strictEqual(check.env?.GH_TOKEN, "${{ github.token }}");
         assert.ok("schedule" in drift.on);
         assert.ok(drift.jobs.drift.steps.some((s) => s.run?.includes("scripts/drift.sh")));
     });
@@ -173,8 +178,40 @@ describe("workflow scripts", () => {
             fs.chmodSync(path.join(bin, "pulumi"), 0o755);
             return bin;
         }
-        const run = (bin: string) =>
-            spawnSync("bash", [scripts[2], "prod"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: "/dev/null" } });
+        /** A stand-in `gh` that prints `answer` for `run list` (the count the --jq filter yields) and exits `code`. */
+        function fakeGh(bin: string, answer: string, code = 0): string {
+            const log = path.join(bin, "gh.log");
+            fs.writeFileSync(path.join(bin, "gh"), `#!/bin/sh
+echo "$@" >> '${log}'
+echo '${answer}'
+exit ${code}
+`, { mode: 0o755 });
+            return log;
+        }
+        const run = (bin: string, env: Record<string, string> = {}) =>
+            spawnSync("bash", [scripts[2], "prod"], { encoding: "utf8", env: { ...process.env, GITHUB_ACTIONS: "", PATH: `${bin}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: "/dev/null", ...env } });
+
+        it("in GitHub Actions, skips while a deployment is running or waiting, and checks once none is", () => {
+            const bin = fakePulumi({ steps: [{ op: "update", urn: "urn:deploying" }] }, 255);
+            const log = fakeGh(bin, "1");
+            const busy = run(bin, { GITHUB_ACTIONS: "true" });
+            assert.strictEqual(busy.status, 0, busy.stderr);
+            assert.match(busy.stdout, /prod: skipped, a deployment is running or waiting/);
+            assert.doesNotMatch(busy.stdout, /urn:deploying/, "no preview read");
+            assert.match(fs.readFileSync(log, "utf8"), /^run list --workflow deploy\.yml /);
+            fakeGh(bin, "0");
+            const idle = run(bin, { GITHUB_ACTIONS: "true" });
+            assert.strictEqual(idle.status, 1, "the preview ran and found drift");
+            assert.match(idle.stdout, /update urn:deploying/);
+        });
+
+        it("fails, naming the permission, when it cannot list the deploy runs", () => {
+            const bin = fakePulumi({ steps: [] }, 0);
+            fakeGh(bin, "", 4);
+            const r = run(bin, { GITHUB_ACTIONS: "true" });
+            assert.strictEqual(r.status, 2);
+            assert.match(r.stderr, /cannot list the deploy workflow's runs .*actions: read/);
+        });
 
         it("passes when nothing drifted", () => {
             const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }] }, 0));

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { masterName } from "../infra/names";
 import { pinnedChart } from "./charts";
 import { CONTROL_PLANE_TOLERATIONS } from "./cloudProvider";
+import { HOST_KEY, zoneSpread } from "./workloads";
 
 export interface MetricsServerArgs {
     /** Environment name: node names derive from it. */
@@ -43,11 +44,22 @@ export function csrApproverValues(args: { environment: string; nodeSubnets: stri
     };
 }
 
-/** Values of metrics-server chart 3.13.1: the chart's defaults verify kubelet certificates. */
+/** The chart's selector labels (`metrics-server.selectorLabels`) for a release named after the chart. */
+export const METRICS_SERVER_LABELS = { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": "metrics-server" };
+
+/**
+ * Values of metrics-server chart 3.13.1: the chart's defaults verify kubelet certificates. The two
+ * replicas prefer different nodes and zones, so one node's loss does not stop every HPA; a
+ * preference, not a rule, so a one-node pool does not scale up for a second copy.
+ */
 export function metricsServerValues(): Record<string, unknown> {
     return {
         replicas: 2,
         podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+        topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: HOST_KEY, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: METRICS_SERVER_LABELS } },
+            ...zoneSpread(METRICS_SERVER_LABELS),
+        ],
     };
 }
 
