@@ -4,6 +4,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import diff from "microdiff";
 import { Plan, PlannedResource, runPlan } from "../cli/plan";
 import { CHARTS, IMAGES } from "../components/system/charts";
@@ -394,7 +395,7 @@ describe("system services", function () {
             assert.strictEqual(es["storage.total_limit_size"], "8G");
             assert.ok(8e9 < 10 * 2 ** 30, "the aggregator's cap fits its 10Gi volume");
             assert.strictEqual(out[0]["storage.total_limit_size"], "2G");
-            assert.deepStrictEqual(agg.env[0].valueFrom.secretKeyRef, { name: "elasticsearch-es-elastic-user", key: "elastic" });
+            assert.deepStrictEqual(agg.env[0].valueFrom.secretKeyRef, { name: "aura-log-writer", key: "password" });
             assert.strictEqual(spec(base, "-logging-kibana").elasticsearchRef.name, (named(base, "-logging-elasticsearch").inputs.metadata as Json).name);
         });
     });
@@ -417,11 +418,37 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:core/v1:Secret", "kubernetes:policy/v1:PodDisruptionBudget"],
+                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), "kubernetes:policy/v1:PodDisruptionBudget"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;
             await assert.rejects(validateK8s({ ...pdb, inputs: { ...pdb.inputs, spec: { minAvailable: 2, selector: "app" } } }), /does not validate/);
+        });
+    });
+
+    describe("the log writer", () => {
+        it("the aggregator writes as a user that may only add documents to the daily indices, never as elastic", async () => {
+            const agg = values(base, "-logging-fluent-bit-aggregator");
+            const out = agg.config.pipeline.outputs[0];
+            assert.deepStrictEqual([out.http_user, out.http_passwd, out.write_operation], ["aura-log-writer", "${ES_PASSWORD}", "create"]);
+            assert.doesNotMatch(JSON.stringify(agg), /elastic-user|"elastic"/, "no trace of the superuser");
+            // ECK loads the user and the role from the Secrets the Elasticsearch resource names.
+            const es = named(base, "-logging-elasticsearch");
+            assert.deepStrictEqual(spec(base, "-logging-elasticsearch").auth, { roles: [{ secretName: "aura-log-writer-role" }], fileRealm: [{ secretName: "aura-log-writer" }] });
+            const shown = await servicesPlan(devProfile(), true);
+            const secret = (suffix: string) => named(shown, suffix).inputs as Json;
+            const user = secret("-logging-log-writer");
+            assert.strictEqual(user.type, "kubernetes.io/basic-auth");
+            assert.deepStrictEqual(Object.keys(user.stringData).sort(), ["password", "roles", "username"]);
+            assert.strictEqual(user.stringData.username, "aura-log-writer");
+            assert.ok(user.stringData.password.length >= 32, "a generated password, at least ECK's 6 characters");
+            assert.strictEqual(user.stringData.roles, "aura_log_writer");
+            const roles = yaml.load(secret("-logging-log-writer-role").stringData["roles.yml"]) as Json;
+            assert.deepStrictEqual(roles, { aura_log_writer: { cluster: [], indices: [{ names: [`${out.logstash_prefix}-*`], privileges: ["create_doc", "auto_configure"] }] } });
+            assert.strictEqual(named(base, "-logging-log-writer-password").type, "random:index/randomPassword:RandomPassword");
+            for (const s of ["-logging-log-writer", "-logging-log-writer-role"]) assert.ok(es.options.dependsOn?.includes(named(base, s).urn), `Elasticsearch after ${s}`);
+            // The setup Job alone (ILM, templates, Kibana) keeps the elastic user.
+            assert.match(JSON.stringify(named(base, "-logging-setup").inputs), /elasticsearch-es-elastic-user/);
         });
     });
 

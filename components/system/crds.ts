@@ -57,6 +57,8 @@ export interface ElasticsearchSpec {
     }[];
     /** Absent = ECK's default PDB (one disruption at a time, and none unless the cluster is green). */
     podDisruptionBudget?: Record<string, unknown>;
+    /** Roles (Secrets with `roles.yml`) and file-realm users (basic-auth Secrets: username, password, roles). */
+    auth?: { roles?: { secretName: string }[]; fileRealm?: { secretName: string }[] };
 }
 
 /** Kibana spec (ECK 3.5.0). */

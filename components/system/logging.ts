@@ -2,11 +2,14 @@
 // adds Kubernetes metadata, forwards them to the `fluent-bit-aggregator` StatefulSet (persistent
 // buffer), which writes them to Elasticsearch; Kibana reads them. Elasticsearch and Kibana run
 // under the ECK operator; a setup job gives the daily indices their retention and Kibana its data view.
+// The aggregator writes as a user that may only add documents to the daily indices, not as `elastic`.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as yaml from "js-yaml";
 import { IMAGES, pinnedChart } from "./charts";
 import type { ElasticsearchSpec, KibanaSpec } from "./crds";
 import { PLATFORM_LABELS } from "./namespaces";
@@ -44,6 +47,32 @@ const COLLECTOR_BUFFER_LIMIT = "2G";
 export const LOG_INDEX_PREFIX = "logs";
 /** The aggregator's forward input (the chart's default additional port). */
 const FORWARD_PORT = 24224;
+
+/**
+ * The user the aggregator writes as, in ECK's file realm: a `kubernetes.io/basic-auth` Secret with
+ * `username`, `password` and `roles` (ECK 3.5.0, spec.auth.fileRealm), and its role from a Secret's
+ * `roles.yml` (spec.auth.roles).
+ */
+export const LOG_WRITER = {
+    user: "aura-log-writer",
+    role: "aura_log_writer",
+    userSecret: "aura-log-writer",
+    roleSecret: "aura-log-writer-role",
+} as const;
+
+/**
+ * The writer's role: add documents to the daily indices (`create_doc`, which also allows the mapping
+ * updates of new fields) and have a day's index created on its first document (`auto_configure`);
+ * no read, no delete, no overwrite, nothing cluster-wide. Fluent Bit sends bulk `create` actions.
+ */
+export function logWriterRoles(): string {
+    return yaml.dump({
+        [LOG_WRITER.role]: {
+            cluster: [],
+            indices: [{ names: [`${LOG_INDEX_PREFIX}-*`], privileges: ["create_doc", "auto_configure"] }],
+        },
+    });
+}
 
 /** Fluent Bit on every node: the chart's tail input with the kubernetes processor, forwarded on. */
 export function collectorValues(args: { namespace: string }): Record<string, unknown> {
@@ -89,8 +118,8 @@ export function aggregatorValues(args: { replicas: number; storageClassName: str
         podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
         // The filesystem buffer outlives a restart while Elasticsearch is away.
         persistence: { enabled: true, storageClass: args.storageClassName, size: AGGREGATOR_BUFFER },
-        // ECK keeps the `elastic` user's password and the HTTP CA in these Secrets.
-        env: [{ name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: `${es}-es-elastic-user`, key: "elastic" } } }],
+        // The writer's password (LOG_WRITER), and the HTTP CA ECK keeps in a Secret.
+        env: [{ name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: LOG_WRITER.userSecret, key: "password" } } }],
         extraVolumes: [{ name: "es-ca", secret: { secretName: `${es}-es-http-certs-public` } }],
         extraVolumeMounts: [{ name: "es-ca", mountPath: "/es-ca", readOnly: true }],
         config: {
@@ -103,8 +132,10 @@ export function aggregatorValues(args: { replicas: number; storageClassName: str
                         // A name ECK's certificate carries (it has no .cluster.local names).
                         host: elasticsearchHost(args.namespace),
                         port: 9200,
-                        http_user: "elastic",
+                        http_user: LOG_WRITER.user,
                         http_passwd: "${ES_PASSWORD}",
+                        // Fluent Bit's default, stated: the writer's role allows creating documents only.
+                        write_operation: "create",
                         tls: "on",
                         "tls.verify": "on",
                         "tls.verify_hostname": "on",
@@ -154,6 +185,8 @@ export function elasticsearchSpec(args: { replicas: number; storageClassName: st
                 zoneAwareness: {},
             },
         ],
+        // The log writer and its role (LOG_WRITER).
+        auth: { roles: [{ secretName: LOG_WRITER.roleSecret }], fileRealm: [{ secretName: LOG_WRITER.userSecret }] },
         // podDisruptionBudget left unset: ECK's default PDB allows one node down, and only while
         // the cluster is green (so a drain never takes the last copy of a shard).
     };
@@ -255,12 +288,24 @@ export class Logging extends pulumi.ComponentResource {
         }, child);
         const afterEck = { ...child, dependsOn: [...args.dependsOn, eck] };
 
+        // The aggregator's user and role, for ECK to load into Elasticsearch.
+        const writerPassword = new random.RandomPassword(`${name}-log-writer-password`, { length: 32, special: false }, { parent: this });
+        const writer = new k8s.core.v1.Secret(`${name}-log-writer`, {
+            metadata: { name: LOG_WRITER.userSecret, namespace, labels: PLATFORM_LABELS },
+            type: "kubernetes.io/basic-auth",
+            stringData: { username: LOG_WRITER.user, password: writerPassword.result, roles: LOG_WRITER.role },
+        }, child);
+        const writerRole = new k8s.core.v1.Secret(`${name}-log-writer-role`, {
+            metadata: { name: LOG_WRITER.roleSecret, namespace, labels: PLATFORM_LABELS },
+            stringData: { "roles.yml": logWriterRoles() },
+        }, child);
+
         this.elasticsearch = customResource<ElasticsearchSpec>(`${name}-elasticsearch`, {
             apiVersion: "elasticsearch.k8s.elastic.co/v1",
             kind: "Elasticsearch",
             metadata: { name: LOGGING_NAMES.elasticsearch, namespace },
             spec: elasticsearchSpec({ replicas: profile.system.elasticsearch.replicas, storageClassName }),
-        }, afterEck);
+        }, { ...afterEck, dependsOn: [...afterEck.dependsOn, writer, writerRole] });
 
         const kibana = customResource<KibanaSpec>(`${name}-kibana`, {
             apiVersion: "kibana.k8s.elastic.co/v1",
