@@ -197,3 +197,16 @@ const VM_SERIES: ReadonlyArray<readonly [string, string]> = [
 export const AZURE_VM_SIZES: ReadonlySet<string> = new Set(
     VM_SERIES.flatMap(([template, parts]) => parts.split(" ").map((part) => `Standard_${template.replace("#", part)}`)),
 );
+
+/**
+ * Whether a size has Arm64 processors: in Azure's size names a `p` among the feature letters after
+ * the vCPU count says so (Standard_D4ps_v5, Standard_B2pls_v2, Standard_E8pds_v6). The nodes boot
+ * Ubuntu's x64 image (components/infra/pins.ts), which such a size cannot start.
+ */
+export function isArm64Size(size: string): boolean {
+    const features = /^Standard_[A-Z]+\d+(?:-\d+)?([a-z]*)(?:_|$)/.exec(size)?.[1];
+    return features !== undefined && features.includes("p");
+}
+
+/** The known sizes the nodes can boot on (x64). */
+export const X64_VM_SIZES: ReadonlySet<string> = new Set([...AZURE_VM_SIZES].filter((s) => !isArm64Size(s)));
