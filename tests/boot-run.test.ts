@@ -154,6 +154,54 @@ describe("boot scripts run against stub commands", function () {
         assert.equal(world.read("csr-approved"), "aura-prod-master-0 csr-aura-prod-master-0\n");
     });
 
+    it("a creator that stopped after kubeadm init, before recording its cluster, records it under the init lock on the next run", () => {
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        // The earlier run's kubeadm init completed; its cluster's API server runs again after the reboot.
+        fs.mkdirSync(path.join(root, "var/lib/aura"), { recursive: true });
+        fs.writeFileSync(path.join(root, "var/lib/aura/kubeadm.done"), "init\n");
+        fs.mkdirSync(path.join(root, "etc/kubernetes"), { recursive: true });
+        fs.writeFileSync(path.join(root, "etc/kubernetes/admin.conf"), "apiVersion: v1\n");
+        world.write("api-up", "");
+        const r = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("init-by"), "", "no second kubeadm init");
+        assert.equal(world.read("joined"), "");
+        const calls = world.calls("aura-prod-master-0");
+        const acquire = calls.findIndex((c) => /init\.lock comp=lease acquire/.test(c));
+        const record = calls.findIndex((c) => /blob PUT cluster-bootstrap\/initialized as/.test(c));
+        const released = calls.findIndex((c) => /init\.lock comp=lease release/.test(c));
+        assert.ok(acquire >= 0 && acquire < record && record < released, calls.join("\n"));
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), "initialized by aura-prod-master-0\n");
+        assert.equal(state(root).status, "done");
+    });
+
+    it("a creator whose lease ran out while another master created and recorded the cluster removes its own, and the next run joins", () => {
+        // master-1 ran kubeadm init, then stalled past its lease; master-0 took the lock, created the
+        // cluster and recorded it. Two API servers now answer: master-1's must go.
+        world.write("api-up", "");
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\n");
+        world.write("etcd-pods", "etcd-aura-prod-master-0\n");
+        world.write("serving-approved-aura-prod-master-0", "");
+        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-0, https://10.240.0.4:2380, https://10.240.0.4:2379, false\n");
+        const root = world.node("aura-prod-master-1", MASTER_DOC);
+        fs.mkdirSync(path.join(root, "var/lib/aura"), { recursive: true });
+        fs.writeFileSync(path.join(root, "var/lib/aura/kubeadm.done"), "init\n");
+        const first = world.run("aura-prod-master-1", root, SCRIPT, "10.240.0.5");
+        assert.notEqual(first.status, 0, "the run fails: systemd starts it again");
+        assert.equal(state(root).status, "failed");
+        assert.match(state(root).step ?? "", /cluster-record/);
+        const calls = world.calls("aura-prod-master-1");
+        assert.ok(calls.includes("kubeadm reset -f"), calls.join("\n"));
+        assert.ok(!fs.existsSync(path.join(root, "var/lib/aura/kubeadm.done")), "its own cluster is forgotten");
+        assert.ok(calls.some((c) => /init\.lock comp=lease release/.test(c)), "the init lock is released");
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), "initialized by aura-prod-master-0\n", "the record stands");
+        const second = world.run("aura-prod-master-1", root, SCRIPT, "10.240.0.5");
+        assert.equal(second.status, 0, second.output);
+        assert.equal(world.read("joined"), "aura-prod-master-1\n");
+        assert.equal(world.read("init-by"), "");
+        assert.equal(state(root).status, "done");
+    });
+
     it("two masters racing on a new cluster: exactly one inits, the other joins it", async () => {
         world.write("etcd-pods", "etcd-aura-prod-master-0\netcd-aura-prod-master-1\n");
         world.write("etcd-members", "");

@@ -190,8 +190,9 @@ cluster_exists() {
 # ROLE is read by role-master.sh only, so the other master scripts never use it.
 # shellcheck disable=SC2034
 # Sets ROLE to init or join. Only the holder of the init lock may init, and it
-# looks again under the lock, so two masters never both create a cluster; a
-# rebuilt master finds the cluster and joins it.
+# looks again under the lock, so two masters never both create a cluster while
+# the lease holds (and if one outlived its lease, record_cluster settles which
+# cluster stays); a rebuilt master finds the cluster and joins it.
 decide_role() {
   local n rc
   for n in $(seq 1 120); do
@@ -227,17 +228,69 @@ decide_role() {
   return 1
 }
 
-# Records in the metadata store that the cluster exists (before the init lock
-# is released, so a master that takes the lock next never inits again).
-mark_cluster_initialized() {
-  local marker="${AURA_TMP}/initialized" code
-  printf 'initialized by %s\n' "$(node_name)" > "${marker}"
-  code="$(blob_call PUT "${LOCK_CONTAINER}/initialized" "${marker}" 'x-ms-blob-type: BlockBlob')"
-  [[ "${code}" == 201 ]] || { log "could not record the initialized cluster (HTTP ${code})"; return 1; }
+# The metadata store records which master created the cluster: whoever writes
+# `initialized` first (If-None-Match). Only a creator writes it, under the init
+# lock. A master whose lease ran out while it was down or stalled after kubeadm
+# init may find that another master has since created and recorded a cluster:
+# its own is then the one that goes.
+# record_cluster: 0 this node's cluster is recorded (now, or by an earlier run),
+# 2 another master's is, 1 the store could not be asked.
+record_cluster() {
+  local marker="${AURA_TMP}/initialized" me code
+  me="initialized by $(node_name)"
+  printf '%s\n' "${me}" > "${marker}"
+  code="$(blob_call PUT "${LOCK_CONTAINER}/initialized" "${marker}" 'x-ms-blob-type: BlockBlob' 'If-None-Match: *')"
+  case "${code}" in
+    201) log "recorded this node's cluster in the metadata store"; return 0 ;;
+    409 | 412) ;;
+    *) log "could not record the cluster (HTTP ${code})"; return 1 ;;
+  esac
+  code="$(blob_call GET "${LOCK_CONTAINER}/initialized" "")"
+  [[ "${code}" == 200 ]] || { log "could not read ${LOCK_CONTAINER}/initialized (HTTP ${code})"; return 1; }
+  if [[ "$(head -n 1 "${BLOB_OUT}/body")" == "${me}" ]]; then
+    return 0
+  fi
+  log "the metadata store records another master's cluster ($(head -n 1 "${BLOB_OUT}/body"))"
+  return 2
+}
+
+# claim_cluster: records this node's cluster (the caller holds the init lock);
+# when another master's is recorded, removes this node's own cluster and fails,
+# so that the next run (systemd's restart) joins the recorded one.
+claim_cluster() {
+  local n rc
+  for n in $(seq 1 10); do
+    rc=0
+    record_cluster || rc=$?
+    case "${rc}" in
+      0) return 0 ;;
+      2)
+        log "removing this node's own cluster (kubeadm reset); the next run joins the recorded one"
+        kubeadm reset -f || true
+        rm -f "${KUBEADM_MARKER}"
+        return 1
+        ;;
+    esac
+    log "recording the cluster: attempt ${n}/10 failed"
+    sleep 10
+  done
+  return 1
+}
+
+# A creator that stopped between kubeadm init and recording its cluster (the
+# init marker says so) records it now, under the init lock again; a joined
+# master has nothing to record.
+reclaim_cluster() {
+  local rc=0
+  [[ "$(head -n 1 "${KUBEADM_MARKER}")" == init ]] || return 0
+  lock_wait init.lock || return 1
+  claim_cluster || rc=$?
+  lock_release init.lock
+  return "${rc}"
 }
 
 init_cluster() {
-  local attempt
+  local attempt rc=0
   lock_keepalive_start init.lock
   cp "${KUBEADM_INIT_CONFIG}" "${AURA_ROOT}${KUBEADM_CONFIG}"
   chmod 0600 "${AURA_ROOT}${KUBEADM_CONFIG}"
@@ -259,10 +312,12 @@ init_cluster() {
     kubeadm reset -f || true
     sleep 30
   done
-  touch "${KUBEADM_MARKER}"
-  retry 10 10 mark_cluster_initialized
+  # "init": a restart before the record below records it then (reclaim_cluster).
+  echo init > "${KUBEADM_MARKER}"
+  claim_cluster || rc=$?
   lock_keepalive_stop
   lock_release init.lock
+  return "${rc}"
 }
 
 # A temporary admin kubeconfig signed with the cluster CA this node already
@@ -331,7 +386,7 @@ join_control_plane() {
   lock_keepalive_stop
   lock_release join.lock
   rm -rf "${STATE_DIR}/join-admin"
-  touch "${KUBEADM_MARKER}"
+  echo join > "${KUBEADM_MARKER}"
 }
 
 # With serverTLSBootstrap the kubelet serves exec and logs only once its serving

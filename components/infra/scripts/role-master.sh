@@ -17,6 +17,7 @@ step api-route map_api_host "${API_INTERNAL_IP}"
 
 if [[ -f "${KUBEADM_MARKER}" ]]; then
   log "kubeadm already completed on a previous run"
+  step cluster-record reclaim_cluster
 else
   step decide decide_role
   if [[ "${ROLE}" == init ]]; then
@@ -24,12 +25,12 @@ else
     # to that same backend, and this node is its only one: kubeadm init (whose
     # admin client uses the API server name) talks to the local API server.
     step init-api-route map_api_host 127.0.0.1
+    # kubeadm init, then the record of this node's cluster, under the init lock.
     step kubeadm-init init_cluster
   else
     step kubeadm-join join_control_plane
   fi
 fi
-step cluster-marker retry 10 10 mark_cluster_initialized
 
 # Now this node runs an API server: the name points at it (a joined master's
 # until now pointed at the internal load balancer).
