@@ -199,14 +199,43 @@ export const AZURE_VM_SIZES: ReadonlySet<string> = new Set(
 );
 
 /**
- * Whether a size has Arm64 processors: in Azure's size names a `p` among the feature letters after
- * the vCPU count says so (Standard_D4ps_v5, Standard_B2pls_v2, Standard_E8pds_v6). The nodes boot
- * Ubuntu's x64 image (components/infra/pins.ts), which such a size cannot start.
+ * Series that run only Generation 1 (BIOS) VMs, from Microsoft's table of Generation 2 support
+ * ("Support for generation 2 VMs on Azure"), with the twin series that runs Generation 2 images.
  */
-export function isArm64Size(size: string): boolean {
-    const features = /^Standard_[A-Z]+\d+(?:-\d+)?([a-z]*)(?:_|$)/.exec(size)?.[1];
-    return features !== undefined && features.includes("p");
+const GEN1_ONLY_SERIES: ReadonlyArray<readonly [string, string]> = [
+    ["D#_v2", "DS#_v2"],
+    ["D#_v3", "D#s_v3"],
+    ["E#_v3", "E#s_v3"],
+];
+
+/** The size's vCPU part and the rest of its name as a series template (Standard_D4s_v5 → ["4", "D#s_v5"]). */
+function seriesOf(size: string): [string, string] | undefined {
+    const m = /^Standard_([A-Z]+)(\d+(?:-\d+)?)(.*)$/.exec(size);
+    return m ? [m[2], `${m[1]}#${m[3]}`] : undefined;
 }
 
-/** The known sizes the nodes can boot on (x64). */
-export const X64_VM_SIZES: ReadonlySet<string> = new Set([...AZURE_VM_SIZES].filter((s) => !isArm64Size(s)));
+/**
+ * Why the nodes cannot boot on a known size, with the size to use instead; undefined when they can.
+ * Every node boots Ubuntu's x64 Generation 2 image (components/infra/pins.ts): an Arm64 size (a `p`
+ * among the feature letters after the vCPU count, Azure's naming: Standard_D4ps_v5) cannot start
+ * it, and neither can a Generation 1-only series.
+ */
+export function unbootableSize(size: string): { why: string; instead?: string } | undefined {
+    const series = seriesOf(size);
+    if (!series) return undefined;
+    const [cpus, template] = series;
+    const twin = (t: string) => {
+        const name = `Standard_${t.replace("#", cpus)}`;
+        return AZURE_VM_SIZES.has(name) ? name : undefined;
+    };
+    const features = /^[A-Z]+#([a-z]*)/.exec(template)?.[1] ?? "";
+    if (features.includes("p")) {
+        return { why: `is an Arm64 size (the "p" in its name): the nodes boot Ubuntu's x64 image`, instead: twin(template.replace(/^([A-Z]+#[a-z]*?)p/, "$1")) };
+    }
+    const gen1 = GEN1_ONLY_SERIES.find(([t]) => t === template);
+    if (gen1) return { why: `runs only Generation 1 VMs: the nodes boot Ubuntu's Generation 2 image`, instead: twin(gen1[1]) };
+    return undefined;
+}
+
+/** The known sizes the nodes can boot on. */
+export const BOOTABLE_VM_SIZES: ReadonlySet<string> = new Set([...AZURE_VM_SIZES].filter((s) => !unbootableSize(s)));
