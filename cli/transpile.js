@@ -57,7 +57,7 @@ function requireFor(module) {
     const req = (id) => module.require(id);
     req.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
     req.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
-    req.main = process.mainModule;
+    req.main = require.main;
     req.extensions = Module._extensions;
     req.cache = Module._cache;
     return req;
