@@ -175,6 +175,21 @@ describe("boot scripts run against stub commands", function () {
         assert.equal(state(root).status, "done");
     });
 
+    it("a master finding only a joined master's record (its creator never recorded the cluster) joins, never inits", () => {
+        // Every master was down; the creator had stopped before recording, a joined master had not.
+        world.putBlob("cluster-bootstrap/joined", "joined by aura-prod-master-1\n");
+        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
+        world.write("serving-approved-aura-prod-master-1", "");
+        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+        const root = world.node("aura-prod-master-2", MASTER_DOC);
+        // No API server answers while it decides (the stubbed join itself needs none).
+        const r = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("init-by"), "", "no second cluster");
+        assert.equal(world.read("joined"), "aura-prod-master-2\n");
+        assert.ok(!world.calls("aura-prod-master-2").some((c) => /init\.lock comp=lease acquire/.test(c)), "the record alone says the cluster exists");
+    });
+
     it("a creator whose lease ran out while another master created and recorded the cluster removes its own, and the next run joins", () => {
         // master-1 ran kubeadm init, then stalled past its lease; master-0 took the lock, created the
         // cluster and recorded it. Two API servers now answer: master-1's must go.
@@ -216,6 +231,9 @@ describe("boot scripts run against stub commands", function () {
         const joined = world.read("joined").trim().split("\n");
         assert.deepEqual(joined, hosts.filter((h) => h !== inits[0]));
         for (const root of roots) assert.equal(state(root).status, "done");
+        // The creator's record names it; the joiner records its join apart, never as the creator.
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), `initialized by ${inits[0]}\n`);
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/joined"), "utf8"), `joined by ${joined[0]}\n`);
         // Joins hold the join lock (etcd admits one learner at a time).
         const joiner = hosts.find((h) => h !== inits[0])!;
         const calls = world.calls(joiner);

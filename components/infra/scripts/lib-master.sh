@@ -178,13 +178,17 @@ cluster_exists() {
     log "an API server answers at ${API_SERVER_HOST}: the cluster exists"
     return 0
   fi
-  local code
-  code="$(blob_call GET "${LOCK_CONTAINER}/initialized" "")"
-  case "${code}" in
-    200) log "the metadata store records an initialized cluster"; return 0 ;;
-    404) return 1 ;;
-    *) log "could not read ${LOCK_CONTAINER}/initialized (HTTP ${code})"; return 2 ;;
-  esac
+  local record code
+  # The creator's record, or a joined master's (the creator may have stopped before recording).
+  for record in initialized joined; do
+    code="$(blob_call GET "${LOCK_CONTAINER}/${record}" "")"
+    case "${code}" in
+      200) log "the metadata store records a cluster (${record})"; return 0 ;;
+      404) ;;
+      *) log "could not read ${LOCK_CONTAINER}/${record} (HTTP ${code})"; return 2 ;;
+    esac
+  done
+  return 1
 }
 
 # ROLE is read by role-master.sh only, so the other master scripts never use it.
@@ -277,12 +281,24 @@ claim_cluster() {
   return 1
 }
 
+# A joined master records that a cluster exists in a blob of its own: the
+# creator's record says which cluster is the cluster, and only a creator writes it.
+record_joined() {
+  local marker="${AURA_TMP}/joined" code
+  printf 'joined by %s\n' "$(node_name)" > "${marker}"
+  code="$(blob_call PUT "${LOCK_CONTAINER}/joined" "${marker}" 'x-ms-blob-type: BlockBlob')"
+  [[ "${code}" == 201 ]] || { log "could not record the join (HTTP ${code})"; return 1; }
+}
+
 # A creator that stopped between kubeadm init and recording its cluster (the
 # init marker says so) records it now, under the init lock again; a joined
-# master has nothing to record.
+# master records its join (again).
 reclaim_cluster() {
   local rc=0
-  [[ "$(head -n 1 "${KUBEADM_MARKER}")" == init ]] || return 0
+  if [[ "$(head -n 1 "${KUBEADM_MARKER}")" != init ]]; then
+    retry 10 10 record_joined
+    return
+  fi
   lock_wait init.lock || return 1
   claim_cluster || rc=$?
   lock_release init.lock
@@ -387,6 +403,7 @@ join_control_plane() {
   lock_release join.lock
   rm -rf "${STATE_DIR}/join-admin"
   echo join > "${KUBEADM_MARKER}"
+  retry 10 10 record_joined
 }
 
 # With serverTLSBootstrap the kubelet serves exec and logs only once its serving
