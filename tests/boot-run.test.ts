@@ -175,6 +175,36 @@ describe("boot scripts run against stub commands", function () {
         assert.equal(state(root).status, "done");
     });
 
+    it("a creator that crashed after recording its cluster, before its kubeadm marker reached the disk, carries on as the creator", () => {
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        // Its cluster is on its disks (manifests, etcd data) and recorded under its name; the marker is not.
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\n");
+        fs.mkdirSync(path.join(root, "etc/kubernetes/manifests"), { recursive: true });
+        fs.writeFileSync(path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "kind: Pod\n");
+        fs.writeFileSync(path.join(root, "etc/kubernetes/admin.conf"), "apiVersion: v1\n");
+        fs.mkdirSync(path.join(root, "var/lib/etcddisk/etcd/member"), { recursive: true });
+        const r = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("joined"), "", "joining would move the cluster's only etcd data aside");
+        assert.equal(world.read("init-by"), "");
+        assert.ok(fs.existsSync(path.join(root, "var/lib/etcddisk/etcd/member")), "etcd data in place");
+        assert.ok(!fs.readdirSync(path.join(root, "var/lib/etcddisk")).some((d) => d.startsWith("etcd.stale-")));
+        assert.equal(fs.readFileSync(path.join(root, "var/lib/aura/kubeadm.done"), "utf8"), "init\n");
+        assert.equal(state(root).status, "done");
+    });
+
+    it("a creator whose init lease lapsed during kubeadm init, and was taken by another master, yields to it", () => {
+        world.write("init-lease-lapses", "");
+        const root = world.node("aura-prod-master-0", MASTER_DOC);
+        const r = world.run("aura-prod-master-0", root, SCRIPT);
+        assert.notEqual(r.status, 0);
+        assert.equal(world.read("init-by"), "aura-prod-master-0\n");
+        assert.ok(world.calls("aura-prod-master-0").includes("kubeadm reset -f"));
+        assert.ok(!world.blobExists("cluster-bootstrap/initialized"), "it records nothing: the lock holder's cluster will be the one");
+        assert.ok(!fs.existsSync(path.join(root, "var/lib/aura/kubeadm.done")));
+        assert.match(r.output, /another master took the init lock while this node's lease had lapsed/);
+    });
+
     it("a master finding only a joined master's record (its creator never recorded the cluster) joins, never inits", () => {
         // Every master was down; the creator had stopped before recording, a joined master had not.
         world.putBlob("cluster-bootstrap/joined", "joined by aura-prod-master-1\n");

@@ -168,6 +168,10 @@ case "$1 $2" in
   "init --config")
     fail_once kubeadm-init
     echo "$STUB_HOSTNAME" >> "$STUB_STATE/init-by"
+    # A stall past the init lock's lease, during which another master takes the lock.
+    if [[ -f "$STUB_STATE/init-lease-lapses" ]]; then
+      printf '{"id": "another-master", "expires": %s}' "$(( $(date +%s) + 600 ))" > "$STUB_STATE/blobs/cluster-bootstrap/init.lock.lease.json"
+    fi
     cp "$AURA_ROOT/etc/hosts" "$STUB_STATE/hosts-at-init"
     mkdir -p "$AURA_ROOT/etc/kubernetes/manifests"
     touch "$AURA_ROOT/etc/kubernetes/admin.conf" "$AURA_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"

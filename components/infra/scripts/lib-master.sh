@@ -132,8 +132,10 @@ lock_keepalive_start() {
     # Its own response files: the main script keeps using BLOB_OUT meanwhile.
     local out
     out="$(mktemp -d -p "${AURA_TMP}")"
+    local code
     while sleep 20; do
-      BLOB_OUT="${out}" blob_call PUT "${blob}?comp=lease" "" 'x-ms-lease-action: renew' "x-ms-lease-id: ${id}" >/dev/null
+      code="$(BLOB_OUT="${out}" blob_call PUT "${blob}?comp=lease" "" 'x-ms-lease-action: renew' "x-ms-lease-id: ${id}")"
+      [[ "${code}" == 200 ]] || log "could not renew the lock ${blob} (HTTP ${code}); it lapses 60 s after the last renewal"
     done
   ) &
   LOCK_KEEPALIVE_PID=$!
@@ -258,9 +260,27 @@ record_cluster() {
   return 2
 }
 
+# The creator's kubeadm.done says "init" (see reclaim_cluster), written so that
+# it survives a crash: a creator that lost it would take itself for a rebuilt
+# master and move its etcd data, the cluster's, aside to join.
+write_kubeadm_marker() {
+  local tmp="${KUBEADM_MARKER}.tmp"
+  printf '%s\n' "$1" > "${tmp}"
+  sync "${tmp}"
+  mv -f "${tmp}" "${KUBEADM_MARKER}"
+  sync "$(dirname "${KUBEADM_MARKER}")"
+}
+
+# Gives up this node's own cluster (another master's is the cluster): the next
+# run (systemd's restart) joins that one.
+abandon_cluster() {
+  log "removing this node's own cluster (kubeadm reset); the next run joins the recorded one"
+  kubeadm reset -f || true
+  rm -f "${KUBEADM_MARKER}"
+}
+
 # claim_cluster: records this node's cluster (the caller holds the init lock);
-# when another master's is recorded, removes this node's own cluster and fails,
-# so that the next run (systemd's restart) joins the recorded one.
+# when another master's is recorded, removes this node's own cluster and fails.
 claim_cluster() {
   local n rc
   for n in $(seq 1 10); do
@@ -268,12 +288,7 @@ claim_cluster() {
     record_cluster || rc=$?
     case "${rc}" in
       0) return 0 ;;
-      2)
-        log "removing this node's own cluster (kubeadm reset); the next run joins the recorded one"
-        kubeadm reset -f || true
-        rm -f "${KUBEADM_MARKER}"
-        return 1
-        ;;
+      2) abandon_cluster; return 1 ;;
     esac
     log "recording the cluster: attempt ${n}/10 failed"
     sleep 10
@@ -300,9 +315,28 @@ reclaim_cluster() {
     return
   fi
   lock_wait init.lock || return 1
+  lock_keepalive_start init.lock
   claim_cluster || rc=$?
+  lock_keepalive_stop
   lock_release init.lock
   return "${rc}"
+}
+
+# A creator that crashed after recording its cluster but before its kubeadm.done
+# reached the disk finds its manifests and the record of its name: it carries on
+# as the creator (reclaim_cluster) instead of joining.
+recover_creator_marker() {
+  local code
+  [[ -e "${K8S_DIR}/manifests/kube-apiserver.yaml" ]] || return 0
+  code="$(blob_call GET "${LOCK_CONTAINER}/initialized" "")"
+  case "${code}" in
+    200) ;;
+    404) return 0 ;;
+    *) log "could not read ${LOCK_CONTAINER}/initialized (HTTP ${code})"; return 1 ;;
+  esac
+  [[ "$(head -n 1 "${BLOB_OUT}/body")" == "initialized by $(node_name)" ]] || return 0
+  log "this node created the recorded cluster and lost its kubeadm marker: it carries on as the creator"
+  write_kubeadm_marker init
 }
 
 init_cluster() {
@@ -329,8 +363,19 @@ init_cluster() {
     sleep 30
   done
   # "init": a restart before the record below records it then (reclaim_cluster).
-  echo init > "${KUBEADM_MARKER}"
-  claim_cluster || rc=$?
+  write_kubeadm_marker init
+  # The lease may have lapsed while kubeadm ran (a stalled VM, a store that did not
+  # answer the renewals). A master that took the lock since is creating its own
+  # cluster, and joins cannot have reached this one yet (they need its kubelet's
+  # serving certificate, approved only after the record): this one yields.
+  lock_acquire init.lock || rc=$?
+  if (( rc == 2 )); then
+    log "another master took the init lock while this node's lease had lapsed: it creates the cluster"
+    abandon_cluster
+  else
+    rc=0
+    claim_cluster || rc=$?
+  fi
   lock_keepalive_stop
   lock_release init.lock
   return "${rc}"

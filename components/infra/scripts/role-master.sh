@@ -15,6 +15,9 @@ prepare_master
 # balancer: the probe in decide_role and the join go through it.
 step api-route map_api_host "${API_INTERNAL_IP}"
 
+if [[ ! -f "${KUBEADM_MARKER}" ]]; then
+  step creator-check recover_creator_marker
+fi
 if [[ -f "${KUBEADM_MARKER}" ]]; then
   log "kubeadm already completed on a previous run"
   step cluster-record reclaim_cluster
