@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
-import { SystemStage, parseApiReadyTimeout } from "./components/system";
+import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion } from "./profiles/promotion";
 import { dropVersionAliases } from "./components/versionAliases";
@@ -14,6 +14,9 @@ export = async () => {
     const config = new pulumi.Config("aura");
     const profile = readProfile(config.require("profile"));
     const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
+    const alertWebhookUrl = runError(() =>
+        readAlertWebhook(config.get("alertWebhookUrl"), isConfigSecret(ALERT_WEBHOOK_KEY), pulumi.getStack()),
+    );
     const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
@@ -60,6 +63,7 @@ export = async () => {
         cluster: infra.cluster,
         pools: infra.agentPools.pools,
         apiReadyTimeoutMinutes,
+        alertWebhookUrl,
     }, { dependsOn: [infra] });
     const core = new CoreStage(name, {
         profile,
@@ -86,6 +90,15 @@ export = async () => {
 /** `org/project/stack` for a stack of this project named in config (a qualified name is kept). */
 function qualifiedStack(stack: string): string {
     return stack.includes("/") ? stack : `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+}
+
+/**
+ * Whether a stack config value is stored as a secret. The SDK knows (the CLI passes the secret keys)
+ * but marks the function internal, hence the cast; an SDK without it counts every value as secret.
+ */
+function isConfigSecret(key: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return runtime.isConfigSecret ? runtime.isConfigSecret(key) : true;
 }
 
 /** A stack config check's refusal ends the run with its message and no stack trace. */

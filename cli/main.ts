@@ -9,6 +9,7 @@ import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
+import { ALERT_WEBHOOK_KEY } from "../components/system/alerting";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -165,6 +166,19 @@ export function stackConfig(stack: string, root = path.join(__dirname, "..")): R
     return config;
 }
 
+/** `aura:*` keys of Pulumi.<stack>.yaml in `root` whose values are stored as secrets (`secure:`), unreadable offline. */
+export function secureStackKeys(stack: string, root = path.join(__dirname, "..")): string[] {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) return [];
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    return Object.entries(doc?.config ?? {})
+        .filter(([key, value]) => key.startsWith("aura:") && value !== null && typeof value === "object" && "secure" in value)
+        .map(([key]) => key);
+}
+
+/** What the plan uses for a stack secret it cannot decrypt: the stack's webhook is shown, never read. */
+export const PLACEHOLDER_ALERT_WEBHOOK = "https://alerts.invalid/aura-plan-placeholder";
+
 /** An OpenSSH-format Ed25519 public key derived from a fixed seed: a stand-in for the plan. */
 export function placeholderSshKey(): string {
     const spki = Buffer.from(mockKeyPair("ssh").publicKeyPem.replace(/-----[A-Z ]+-----|\s/g, ""), "base64");
@@ -187,13 +201,19 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
         config["aura:sshPublicKey"] = placeholderSshKey();
         placeholders.push("aura:sshPublicKey");
     }
+    const secretConfigKeys: string[] = [];
+    if (secureStackKeys(stack).includes(ALERT_WEBHOOK_KEY)) {
+        config[ALERT_WEBHOOK_KEY] = PLACEHOLDER_ALERT_WEBHOOK;
+        secretConfigKeys.push(ALERT_WEBHOOK_KEY);
+        placeholders.push(`${ALERT_WEBHOOK_KEY} (a secret)`);
+    }
 
     let result: Plan;
     try {
         const { runPlan } = await import("./plan");
         const { offlineStackOutputs } = await import("./promote");
         if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release (assumed to be this profile's)`);
-        result = await runPlan({ profile: file, stack, config, showSecrets: flags.showSecrets, stackOutputs: offlineStackOutputs(config, file, stack) });
+        result = await runPlan({ profile: file, stack, config, secretConfigKeys, showSecrets: flags.showSecrets, stackOutputs: offlineStackOutputs(config, file, stack) });
     } catch (e) {
         const message = inputErrorMessage(e);
         if (message === undefined) throw e;
@@ -226,7 +246,7 @@ async function writePicture(result: Plan, file: string): Promise<number> {
 
 function renderTree(plan: Plan, placeholders: string[]): string {
     const lines: string[] = [`Plan for stack ${plan.stack} (${plan.profile}): ${plan.resources.length} resources`];
-    if (placeholders.length) lines.push(`(placeholder values for unset stack config: ${placeholders.join(", ")})`);
+    if (placeholders.length) lines.push(`(placeholder values for stack config that is unset or unreadable offline: ${placeholders.join(", ")})`);
     const children = new Map<string | null, PlannedResource[]>();
     for (const r of plan.resources) {
         const list = children.get(r.parent) ?? [];

@@ -58,6 +58,8 @@ export interface PlanOptions extends MockOptions {
     stack?: string;
     /** Further stack config (`aura:key` → value), as in Pulumi.<stack>.yaml. */
     config?: Record<string, string>;
+    /** Keys of `config` stored as secrets (`pulumi config set --secret`). */
+    secretConfigKeys?: string[];
     /** Print the mock run's secret values instead of "[secret]". */
     showSecrets?: boolean;
     /** What a secret reads as when not shown; default "[secret]" (`aura diff` uses keyed fingerprints to see a secret change). */
@@ -254,7 +256,7 @@ export async function runPlan(options: PlanOptions): Promise<Plan> {
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false, ORGANIZATION);
     const monitor = new RecordingMonitor(mocks, showSecrets, options.maskSecret);
     settings.setMockOptions(monitor, PROJECT, stack, false, ORGANIZATION);
-    pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, []);
+    pulumi.runtime.setAllConfig({ ...options.config, "aura:profile": profile }, options.secretConfigKeys ?? []);
 
     // A program that fails leaves rejected promises behind in the SDK, as under `pulumi up`; collect
     // them for this run instead of letting them reach the process (or the test runner).

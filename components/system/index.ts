@@ -21,6 +21,7 @@ import { ACCESS_NAMESPACE, Namespaces } from "./namespaces";
 import { Storage } from "./storage";
 
 export { DEFAULT_API_READY_TIMEOUT_MINUTES, parseApiReadyTimeout } from "./apiGate";
+export { ALERT_WEBHOOK_KEY, readAlertWebhook } from "./alerting";
 
 /** The default StorageClass (Azure Disk CSI, Premium SSD, WaitForFirstConsumer). */
 export const STORAGE_CLASS_NAME = "aura-disk";
@@ -39,6 +40,8 @@ export interface SystemStageArgs {
     pools: PoolInfo[];
     /** Bounded wait for the API server, in minutes (stack config `aura:apiReadyTimeoutMinutes`). */
     apiReadyTimeoutMinutes: number;
+    /** Where Alertmanager sends alerts (stack secret `aura:alertWebhookUrl`); none when undefined. */
+    alertWebhookUrl?: pulumi.Output<string>;
 }
 
 export class SystemStage extends pulumi.ComponentResource {
@@ -133,7 +136,7 @@ export class SystemStage extends pulumi.ComponentResource {
             storageClassName: this.storageClassName,
             dependsOn: this.foundation,
         };
-        new Monitoring(`${name}-monitoring`, services, k8sOpts);
+        new Monitoring(`${name}-monitoring`, { ...services, alertWebhookUrl: args.alertWebhookUrl }, k8sOpts);
         new Logging(`${name}-logging`, services, k8sOpts);
         const databases = new Databases(`${name}-databases`, services, k8sOpts);
         this.databaseSecrets = databases.secrets;

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CONTROL_PLANE_METRICS_PORTS } from "../infra/cloudinit";
+import { ALERT_WEBHOOK_SECRET, alertWebhookValues } from "./alerting";
 import { pinnedChart } from "./charts";
 import type { PodMonitorSpec } from "./crds";
 import {
@@ -36,6 +37,8 @@ export function monitoringValues(args: {
     kubeStateMetricsReplicas: number;
     storageClassName: string;
     grafanaAdminSecret: string;
+    /** Route alerts to the webhook in the Secret ALERT_WEBHOOK_SECRET (components/system/alerting.ts). */
+    alertWebhook?: boolean;
 }): Record<string, unknown> {
     const management = onPool("management");
     const claim = (size: string) => ({
@@ -89,7 +92,9 @@ export function monitoringValues(args: {
             podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.prometheusReplicas - 1) },
         },
         alertmanager: {
+            ...(args.alertWebhook ? { config: alertWebhookValues().config } : {}),
             alertmanagerSpec: {
+                ...(args.alertWebhook ? (alertWebhookValues().alertmanagerSpec as Record<string, unknown>) : {}),
                 // Two or more replicas form one gossip cluster (the operator wires the peers).
                 replicas: args.alertmanagerReplicas,
                 storage: claim(ALERTMANAGER_STORAGE),
@@ -155,7 +160,7 @@ export class Monitoring extends pulumi.ComponentResource {
     /** Name of the Secret with Grafana's admin user and password (keys admin-user, admin-password). */
     readonly grafanaAdminSecret: string;
 
-    constructor(name: string, args: SystemServiceArgs, opts: SystemServiceOptions) {
+    constructor(name: string, args: SystemServiceArgs & { alertWebhookUrl?: pulumi.Output<string> }, opts: SystemServiceOptions) {
         super("aura:system:Monitoring", name, {}, opts);
         const { profile, namespace } = args;
         const child = childOptions(this, opts, args.dependsOn);
@@ -169,6 +174,13 @@ export class Monitoring extends pulumi.ComponentResource {
             stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
         }, child);
 
+        // The alert webhook's URL (stack secret aura:alertWebhookUrl), for the Alertmanager pods to mount.
+        const alertSecret = args.alertWebhookUrl === undefined ? [] : [new k8s.core.v1.Secret(`${name}-alert-webhook`, {
+            metadata: { name: ALERT_WEBHOOK_SECRET, namespace },
+            type: "Opaque",
+            stringData: { url: args.alertWebhookUrl },
+        }, child)];
+
         this.chart = pinnedChart(`${name}-kube-prometheus-stack`, {
             chart: "kubePrometheusStack",
             release: MONITORING_RELEASE,
@@ -179,8 +191,9 @@ export class Monitoring extends pulumi.ComponentResource {
                 kubeStateMetricsReplicas: profile.system.kube_state_metrics.replicas,
                 storageClassName: args.storageClassName,
                 grafanaAdminSecret: this.grafanaAdminSecret,
+                alertWebhook: args.alertWebhookUrl !== undefined,
             }),
-        }, { ...child, dependsOn: [...args.dependsOn, adminSecret] });
+        }, { ...child, dependsOn: [...args.dependsOn, adminSecret, ...alertSecret] });
 
         // The core services: any pod with an `app` label in aura-<env> that names a container port
         // `metrics` is scraped; pods without one give no target. Lives here, next to Prometheus.

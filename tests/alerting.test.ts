@@ -1,0 +1,83 @@
+// Alert routing: the stack secret aura:alertWebhookUrl sends every alert to a webhook, through a
+// Secret the Alertmanager pods mount; the URL never reaches the chart's values or the plan.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { PLACEHOLDER_ALERT_WEBHOOK, secureStackKeys } from "../cli/main";
+import { Plan } from "../cli/plan";
+import { ALERT_WEBHOOK_KEY, readAlertWebhook } from "../components/system/alerting";
+import { ROOT, plan, tempFile } from "./helpers";
+import { CHART_TYPE } from "./k8s-helpers";
+
+const DEV = path.join(ROOT, "profiles", "dev.yaml");
+const HOOK = "https://hooks.example.com/services/T000/B000/abcdefSECRETtoken";
+
+function monitoringValues(p: Plan): any {
+    const chart = p.resources.find((r) => r.type === CHART_TYPE && r.name.endsWith("-monitoring-kube-prometheus-stack"));
+    assert.ok(chart, "the kube-prometheus-stack chart");
+    return chart.inputs.values;
+}
+
+describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
+    let withHook: Plan;
+    let without: Plan;
+    before(async function () {
+        this.timeout(120_000);
+        // One after the other: a plan sets the Pulumi runtime's global state.
+        withHook = await plan({ profile: DEV, stack: "dev", config: { [ALERT_WEBHOOK_KEY]: HOOK }, secretConfigKeys: [ALERT_WEBHOOK_KEY] });
+        without = await plan({ profile: DEV, stack: "dev" });
+    });
+
+    it("routes every alert but the Watchdog heartbeat to the webhook, read from a file of a mounted Secret", () => {
+        const alertmanager = monitoringValues(withHook).alertmanager;
+        assert.deepStrictEqual(alertmanager.alertmanagerSpec.secrets, ["alert-webhook"]);
+        assert.deepStrictEqual(alertmanager.config.route, { receiver: "aura-webhook" }, "merged into the chart's route, whose Watchdog route stays");
+        assert.deepStrictEqual(alertmanager.config.receivers, [
+            { name: "null" },
+            { name: "aura-webhook", webhook_configs: [{ url_file: "/etc/alertmanager/secrets/alert-webhook/url", send_resolved: true }] },
+        ]);
+        const secret = withHook.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as any).name === "alert-webhook");
+        assert.ok(secret, "the Secret the pods mount");
+        assert.strictEqual((secret.inputs.metadata as any).namespace, "aura-system");
+        assert.strictEqual(secret.inputs.stringData, "[secret]");
+        const chart = withHook.resources.find((r) => r.type === CHART_TYPE && r.name.endsWith("-monitoring-kube-prometheus-stack"))!;
+        assert.ok(chart.options.dependsOn?.includes(secret.urn), "the Secret exists before the Alertmanager pods mount it");
+        assert.doesNotMatch(JSON.stringify(withHook), /SECRETtoken|hooks\.example\.com/, "the URL appears nowhere in the plan");
+    });
+
+    it("without it, leaves the chart's configuration (alerts in the Alertmanager and Grafana UIs only)", () => {
+        const alertmanager = monitoringValues(without).alertmanager;
+        assert.strictEqual(alertmanager.config, undefined);
+        assert.strictEqual(alertmanager.alertmanagerSpec.secrets, undefined);
+        assert.ok(!without.resources.some((r) => (r.inputs.metadata as any)?.name === "alert-webhook"));
+    });
+
+    it("refuses a URL stored in plain text or not https, naming the key and the command, never echoing the value", async () => {
+        assert.strictEqual(readAlertWebhook(undefined, true, "dev"), undefined);
+        assert.ok(pulumi.Output.isInstance(readAlertWebhook(HOOK, true, "dev")));
+        const cases: Array<[string, boolean, RegExp]> = [
+            [HOOK, false, /^Pulumi\.dev\.yaml: aura:alertWebhookUrl: must be stored as a secret .*: pulumi config set --secret aura:alertWebhookUrl https:\/\/… -s dev$/],
+            ["http://hooks.example.com/x?token=abc", true, /must be an https URL .* — got a http URL: pulumi config set --secret/],
+            ["hooks.example.com/token-abc", true, /must be an https URL .* — got not a URL/],
+        ];
+        for (const [value, secret, expected] of cases) {
+            assert.throws(() => readAlertWebhook(value, secret, "dev"), (e: Error) => {
+                assert.match(e.message, expected);
+                assert.ok(!/abc|SECRETtoken/.test(e.message), `no value in: ${e.message}`);
+                return true;
+            });
+        }
+        await assert.rejects(plan({ profile: DEV, stack: "dev", config: { [ALERT_WEBHOOK_KEY]: HOOK } }), /aura:alertWebhookUrl: must be stored as a secret/);
+    });
+
+    it("aura plan stands a placeholder in for the stack's secret, which it cannot decrypt", () => {
+        const stackFile = tempFile("Pulumi.qa.yaml", `config:\n  aura:profile: profiles/dev.yaml\n  ${ALERT_WEBHOOK_KEY}:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBB\n`);
+        const root = path.dirname(stackFile);
+        assert.deepStrictEqual(secureStackKeys("qa", root), [ALERT_WEBHOOK_KEY]);
+        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n");
+        assert.deepStrictEqual(secureStackKeys("qa", root), []);
+        assert.deepStrictEqual(secureStackKeys("nosuchstack", root), []);
+        assert.doesNotThrow(() => readAlertWebhook(PLACEHOLDER_ALERT_WEBHOOK, true, "qa"), "the placeholder passes the check");
+    });
+});
