@@ -3,25 +3,42 @@
 # Azure; any difference from the program means a hand change (lost on the next `pulumi up`, so found
 # here first). Fails listing each drifted resource, also as annotations and in the job summary.
 # Needs the Pulumi CLI, a backend login and the stack's credentials in the environment. In GitHub
-# Actions it first asks (gh, GH_TOKEN) whether a deployment is running or waiting: then it skips,
-# since the preview would report the deployment's own changes as drift.
+# Actions it first asks (gh, GH_TOKEN) whether the deploy workflow's job for this stack is running or
+# about to: then it skips, since the preview would report the deployment's own changes as drift. A
+# job that waits for a reviewer (prod) is not running, and the check goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
 stack="${1:?usage: scripts/drift.sh <stack>}"
 
+# Prints how many unfinished deploy runs have this stack's job queued or in progress; fails when
+# GitHub cannot be asked.
+deploying() {
+  local ids id status n=0
+  ids="$(gh run list --workflow deploy.yml --limit 50 --json databaseId,status --jq '.[] | select(.status != "completed") | .databaseId')" || return 1
+  for id in ${ids}; do
+    # The deploy workflow's jobs are named after their stacks (deploy.yml).
+    status="$(STACK="${stack}" gh api "repos/{owner}/{repo}/actions/runs/${id}/jobs" --jq '.jobs[] | select(.name == env.STACK) | .status')" || return 1
+    case "${status}" in
+      queued | in_progress) n=$((n + 1)) ;;
+    esac
+  done
+  echo "${n}"
+}
+
 if [ -n "${GITHUB_ACTIONS:-}" ]; then
-  if ! unfinished="$(gh run list --workflow deploy.yml --limit 50 --json status --jq '[.[] | select(.status != "completed")] | length')"; then
-    echo "${stack}: cannot list the deploy workflow's runs (gh run list; the job needs actions: read)" >&2
+  if ! busy="$(deploying)"; then
+    echo "${stack}: cannot list the deploy workflow's runs and jobs (gh; the job needs actions: read)" >&2
     exit 2
   fi
-  if [ "${unfinished}" != "0" ]; then
-    echo "${stack}: skipped, a deployment is running or waiting (${unfinished} unfinished deploy run(s)); the next night checks again"
-    echo "### ${stack}: skipped, a deployment is running or waiting" >> "${GITHUB_STEP_SUMMARY:-/dev/null}"
-    echo "::notice title=drift in ${stack}::skipped, a deployment is running or waiting"
+  if [ "${busy}" != "0" ]; then
+    echo "${stack}: skipped, a deployment of ${stack} is running or about to; the next night checks again"
+    echo "### ${stack}: skipped, a deployment of ${stack} is running or about to" >> "${GITHUB_STEP_SUMMARY:-/dev/null}"
+    echo "::notice title=drift in ${stack}::skipped, a deployment of ${stack} is running or about to"
     exit 0
   fi
 fi
+
 out="$(mktemp)"
 err="$(mktemp)"
 trap 'rm -f "${out}" "${err}"' EXIT

@@ -178,39 +178,63 @@ describe("workflow scripts", () => {
             fs.chmodSync(path.join(bin, "pulumi"), 0o755);
             return bin;
         }
-        /** A stand-in `gh` that prints `answer` for `run list` (the count the --jq filter yields) and exits `code`. */
-        function fakeGh(bin: string, answer: string, code = 0): string {
+        /**
+         * A stand-in `gh`: `run list` prints the ids of the unfinished deploy runs, `api …/runs/<id>/jobs`
+         * the status of the checked stack's job in that run (`jobs`: run id → status; no entry, no job).
+         */
+        function fakeGh(bin: string, jobs: Record<string, string>, code = 0): string {
             const log = path.join(bin, "gh.log");
-            fs.writeFileSync(path.join(bin, "gh"), `#!/bin/sh
-echo "$@" >> '${log}'
-echo '${answer}'
-exit ${code}
-`, { mode: 0o755 });
+            const cases = Object.entries(jobs).map(([id, status]) => `      */runs/${id}/jobs) echo '${status}' ;;`).join("\n");
+            fs.writeFileSync(
+                path.join(bin, "gh"),
+                [
+                    "#!/bin/bash",
+                    `echo "$*" >> '${log}'`,
+                    `[ ${code} = 0 ] || exit ${code}`,
+                    'case "$1" in',
+                    `  run) printf '%s\\n' ${Object.keys(jobs).join(" ")} ;;`,
+                    '  api)',
+                    '    case "$2" in',
+                    cases,
+                    "    esac ;;",
+                    "esac",
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
             return log;
         }
         const run = (bin: string, env: Record<string, string> = {}) =>
             spawnSync("bash", [scripts[2], "prod"], { encoding: "utf8", env: { ...process.env, GITHUB_ACTIONS: "", PATH: `${bin}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: "/dev/null", ...env } });
 
-        it("in GitHub Actions, skips while a deployment is running or waiting, and checks once none is", () => {
+        it("in GitHub Actions, skips while this stack's deploy job runs or is queued, not while it waits for a reviewer", () => {
             const bin = fakePulumi({ steps: [{ op: "update", urn: "urn:deploying" }] }, 255);
-            const log = fakeGh(bin, "1");
+            const log = fakeGh(bin, { "101": "in_progress" });
             const busy = run(bin, { GITHUB_ACTIONS: "true" });
             assert.strictEqual(busy.status, 0, busy.stderr);
-            assert.match(busy.stdout, /prod: skipped, a deployment is running or waiting/);
+            assert.match(busy.stdout, /prod: skipped, a deployment of prod is running or about to/);
             assert.doesNotMatch(busy.stdout, /urn:deploying/, "no preview read");
-            assert.match(fs.readFileSync(log, "utf8"), /^run list --workflow deploy\.yml /);
-            fakeGh(bin, "0");
-            const idle = run(bin, { GITHUB_ACTIONS: "true" });
-            assert.strictEqual(idle.status, 1, "the preview ran and found drift");
-            assert.match(idle.stdout, /update urn:deploying/);
+            const calls = fs.readFileSync(log, "utf8");
+            assert.match(calls, /^run list --workflow deploy\.yml /m);
+            assert.match(calls, /^api repos\/\{owner\}\/\{repo\}\/actions\/runs\/101\/jobs /m);
+            // A prod job waiting for approval (the run is unfinished for days) does not stop the check,
+            // nor does a run whose prod job has not been created yet.
+            for (const jobs of [{ "102": "waiting" }, { "103": "" }, {}] as Record<string, string>[]) {
+                fakeGh(bin, jobs);
+                const idle = run(bin, { GITHUB_ACTIONS: "true" });
+                assert.strictEqual(idle.status, 1, `${JSON.stringify(jobs)}: the preview ran and found drift`);
+                assert.match(idle.stdout, /update urn:deploying/);
+            }
+            fakeGh(bin, { "104": "waiting", "105": "queued" });
+            assert.match(run(bin, { GITHUB_ACTIONS: "true" }).stdout, /skipped/, "a queued job is about to run");
         });
 
-        it("fails, naming the permission, when it cannot list the deploy runs", () => {
+        it("fails, naming the permission, when it cannot ask GitHub", () => {
             const bin = fakePulumi({ steps: [] }, 0);
-            fakeGh(bin, "", 4);
+            fakeGh(bin, {}, 4);
             const r = run(bin, { GITHUB_ACTIONS: "true" });
             assert.strictEqual(r.status, 2);
-            assert.match(r.stderr, /cannot list the deploy workflow's runs .*actions: read/);
+            assert.match(r.stderr, /cannot list the deploy workflow's runs and jobs .*actions: read/);
         });
 
         it("passes when nothing drifted", () => {

@@ -1,5 +1,6 @@
-// Where Alertmanager sends alerts: an optional webhook (a chat or paging service's incoming URL),
-// set as a stack secret `aura:alertWebhookUrl`. The URL usually carries a token, so it never enters
+// Where Alertmanager sends alerts: an optional webhook that takes Alertmanager's webhook format (an
+// incident or paging service's Alertmanager integration, or a bridge to chat), set as a stack secret
+// `aura:alertWebhookUrl`. The URL usually carries a token, so it never enters
 // the chart's values or the plan: it lives in a Secret that the Alertmanager pods mount, and the
 // Alertmanager configuration names only the file (`url_file`). Without it, alerts show in the
 // Alertmanager and Grafana UIs only.

@@ -8,6 +8,7 @@ import { CONTROL_PLANE_METRICS_PORTS } from "../infra/cloudinit";
 import { ALERT_WEBHOOK_SECRET, alertWebhookValues } from "./alerting";
 import { pinnedChart } from "./charts";
 import type { PodMonitorSpec } from "./crds";
+import { PLATFORM_LABELS } from "./namespaces";
 import {
     SystemServiceArgs,
     SystemServiceOptions,
@@ -176,7 +177,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // The alert webhook's URL (stack secret aura:alertWebhookUrl), for the Alertmanager pods to mount.
         const alertSecret = args.alertWebhookUrl === undefined ? [] : [new k8s.core.v1.Secret(`${name}-alert-webhook`, {
-            metadata: { name: ALERT_WEBHOOK_SECRET, namespace },
+            metadata: { name: ALERT_WEBHOOK_SECRET, namespace, labels: PLATFORM_LABELS },
             type: "Opaque",
             stringData: { url: args.alertWebhookUrl },
         }, child)];
