@@ -6,6 +6,7 @@
 // ran), so a warm run does not parse or compile the program's own code either. The key ties the
 // bytecode to the exact source (V8 itself checks only its length); V8 refuses bytecode from another
 // Node.js version or other V8 flags, and then the module is compiled and its bytecode rewritten.
+// Each cache file starts with the SHA-256 of its content (readVerified): a damaged one is a miss.
 // No source-map support is installed: the Pulumi SDK captures a stack trace for every output and
 // resource, and rewriting each through source maps cost about a second per plan. `pulumi up` is
 // unaffected. AURA_TRANSPILER=ts-node falls back to ts-node (tests compare the two).
@@ -33,23 +34,63 @@ function compilerOptions(ts) {
     return { ...parsed.options, noEmit: false, sourceMap: false, inlineSourceMap: false, declaration: false };
 }
 
-/** Writes `data` to `file` through a temporary name, so a concurrent run never reads half a file. */
-function writeAtomically(file, data) {
+/**
+ * Cache files start with the SHA-256 of the rest: a file a crash or a full disk left short or zeroed
+ * is a miss, never code to run (V8 checks only the header and length of bytecode, and a damaged
+ * payload crashes the process).
+ */
+function readVerified(file) {
+    let data;
+    try {
+        data = fs.readFileSync(file);
+    } catch {
+        return undefined;
+    }
+    const payload = data.subarray(32);
+    if (data.length < 32 || !crypto.createHash("sha256").update(payload).digest().equals(data.subarray(0, 32))) return undefined;
+    return payload;
+}
+
+/** Writes `payload` (after its SHA-256) to `file` through a temporary name, so no run reads half a file. */
+function writeVerified(file, payload) {
+    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}.tmp`;
     try {
         fs.mkdirSync(cacheDir, { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, data);
+        const fd = fs.openSync(tmp, "wx");
+        try {
+            fs.writeSync(fd, crypto.createHash("sha256").update(payload).digest());
+            fs.writeSync(fd, payload);
+            fs.fsyncSync(fd);
+        } finally {
+            fs.closeSync(fd);
+        }
         fs.renameSync(tmp, file);
     } catch {
-        // A read-only checkout compiles every time.
+        // A read-only checkout or a full disk compiles every time.
+        fs.rmSync(tmp, { force: true });
     }
+}
+
+/** The JavaScript for a .ts file, or an error listing its syntax errors as ts-node (and so `pulumi up`) would refuse it. */
+function transpile(ts, options, source, filename) {
+    const out = ts.transpileModule(source, { fileName: filename, compilerOptions: options, reportDiagnostics: true });
+    const errors = (out.diagnostics || []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+    if (errors.length) {
+        const lines = errors.map((d) => {
+            const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+            const where = at ? `${filename}(${at.line + 1},${at.character + 1})` : filename;
+            return `${where}: error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+        });
+        throw new Error(`Unable to compile TypeScript:\n${lines.join("\n")}`);
+    }
+    return out.outputText;
 }
 
 /** Scripts compiled without usable bytecode: theirs is written when the process ends. */
 const unsaved = [];
 
 function saveBytecode() {
-    for (const { script, file } of unsaved.splice(0)) writeAtomically(file, script.createCachedData());
+    for (const { script, file } of unsaved.splice(0)) writeVerified(file, script.createCachedData());
 }
 
 /** `require` for a module, as Node.js gives it to a module it compiles itself. */
@@ -65,12 +106,7 @@ function requireFor(module) {
 
 /** Runs a module's JavaScript as Node.js would, from the bytecode in `bytecodeFile` when V8 accepts it. */
 function runWithBytecode(module, code, filename, bytecodeFile) {
-    let cachedData;
-    try {
-        cachedData = fs.readFileSync(bytecodeFile);
-    } catch {
-        cachedData = undefined;
-    }
+    const cachedData = readVerified(bytecodeFile);
     const script = new vm.Script(Module.wrap(code), {
         filename,
         cachedData,
@@ -89,8 +125,10 @@ function register() {
     if (process.env.AURA_TRANSPILER === "ts-node") return registerTsNode();
     // The compiler's version and the tsconfig are part of the key: changing either recompiles.
     const tsVersion = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json"), "utf8")).version;
-    const salt = `aura-ts-1\0${tsVersion}\0${fs.readFileSync(tsconfig, "utf8")}\0`;
-    // Node.js 20.12 and later let a script compiled here use import() as a module would.
+    const salt = `aura-ts-2\0${tsVersion}\0${fs.readFileSync(tsconfig, "utf8")}\0`;
+    // Node.js 20.12 and later let a script compiled here use import() as a module would; but V8 keeps
+    // the import callback's identity in the bytecode, where the next process cannot match it
+    // (nodejs/node#35375), so a module with a real import() is compiled by Node.js, without bytecode.
     const bytecode = vm.constants !== undefined && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined;
     let ts;
     let options;
@@ -98,16 +136,14 @@ function register() {
         const source = fs.readFileSync(filename, "utf8");
         const key = crypto.createHash("sha256").update(salt).update(filename).update("\0").update(source).digest("hex");
         const cached = path.join(cacheDir, `${key}.js`);
-        let code;
-        try {
-            code = fs.readFileSync(cached, "utf8");
-        } catch {
+        let code = readVerified(cached)?.toString("utf8");
+        if (code === undefined) {
             ts = ts || require("typescript");
             options = options || compilerOptions(ts);
-            code = ts.transpileModule(source, { fileName: filename, compilerOptions: options }).outputText;
-            writeAtomically(cached, code);
+            code = transpile(ts, options, source, filename);
+            writeVerified(cached, Buffer.from(code, "utf8"));
         }
-        if (bytecode) runWithBytecode(module, code, filename, path.join(cacheDir, `${key}.${process.version}.bytecode`));
+        if (bytecode && !/\bimport\s*\(/.test(code)) runWithBytecode(module, code, filename, path.join(cacheDir, `${key}.${process.version}.bytecode`));
         else module._compile(code, filename);
     };
     return "cache";
