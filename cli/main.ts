@@ -154,25 +154,23 @@ export function profileJsonSchema(): object {
 // ---------------------------------------------------------------------------------------------
 // plan
 
+/** The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist). */
+function stackConfigEntries(stack: string, root: string): [string, unknown][] {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) return [];
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    return Object.entries(doc?.config ?? {}).filter(([key]) => key.startsWith("aura:"));
+}
+
 /** Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists; secure values are not read. */
 export function stackConfig(stack: string, root = path.join(__dirname, "..")): Record<string, string> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) return {};
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    const config: Record<string, string> = {};
-    for (const [key, value] of Object.entries(doc?.config ?? {})) {
-        if (key.startsWith("aura:") && typeof value === "string") config[key] = value;
-    }
-    return config;
+    return Object.fromEntries(stackConfigEntries(stack, root).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 /** `aura:*` keys of Pulumi.<stack>.yaml in `root` whose values are stored as secrets (`secure:`), unreadable offline. */
 export function secureStackKeys(stack: string, root = path.join(__dirname, "..")): string[] {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) return [];
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return Object.entries(doc?.config ?? {})
-        .filter(([key, value]) => key.startsWith("aura:") && value !== null && typeof value === "object" && "secure" in value)
+    return stackConfigEntries(stack, root)
+        .filter(([, value]) => value !== null && typeof value === "object" && "secure" in value)
         .map(([key]) => key);
 }
 

@@ -237,5 +237,10 @@ export function unbootableSize(size: string): { why: string; instead?: string } 
     return undefined;
 }
 
-/** The known sizes the nodes can boot on. */
-export const BOOTABLE_VM_SIZES: ReadonlySet<string> = new Set([...AZURE_VM_SIZES].filter((s) => !unbootableSize(s)));
+let bootable: ReadonlySet<string> | undefined;
+
+/** The known sizes the nodes can boot on (built on first use: only a refused size needs the list). */
+export function bootableVmSizes(): ReadonlySet<string> {
+    bootable ??= new Set([...AZURE_VM_SIZES].filter((s) => !unbootableSize(s)));
+    return bootable;
+}

@@ -2,7 +2,7 @@
 // The schema is the single description of the profile: `loadProfile` validates with it, `aura schema`
 // turns it into JSON Schema for editors, and the stages read its typed output.
 import { z } from "zod";
-import { AZURE_REGIONS, AZURE_VM_SIZES, BOOTABLE_VM_SIZES, unbootableSize } from "./azure";
+import { AZURE_REGIONS, AZURE_VM_SIZES, bootableVmSizes, unbootableSize } from "./azure";
 import { cidrContains, cidrProblem, cidrsOverlap, parseCidr } from "./cidr";
 import { closest } from "./messages";
 import { imageProblem, registryProblem } from "./release";
@@ -36,13 +36,13 @@ const dnsLabel = (what: string, max = 63) =>
 const vmSize = z
     .string()
     .superRefine((v, ctx) => {
-        if (BOOTABLE_VM_SIZES.has(v)) return;
         const unbootable = AZURE_VM_SIZES.has(v) ? unbootableSize(v) : undefined;
+        if (AZURE_VM_SIZES.has(v) && !unbootable) return;
         if (unbootable) {
             refuse(ctx, [], `${unbootable.why}, so use another size${unbootable.instead ? ` such as ${unbootable.instead}` : ""}`);
             return;
         }
-        const like = v.length <= 40 ? closest(v.startsWith("Standard_") ? v : `Standard_${v}`, BOOTABLE_VM_SIZES, 3) : undefined;
+        const like = v.length <= 40 ? closest(v.startsWith("Standard_") ? v : `Standard_${v}`, bootableVmSizes(), 3) : undefined;
         refuse(ctx, [], `is not a known Azure VM size (${like ? `did you mean ${like}?` : "such as Standard_D4s_v5"}; the list is in profiles/azure.ts)`);
     })
     .describe("Azure VM size, e.g. Standard_D4s_v5 (the known sizes are listed in profiles/azure.ts)");

@@ -39,7 +39,7 @@ export function readAlertWebhook(raw: string | undefined, storedAsSecret: boolea
 }
 
 /** The kube-prometheus-stack values that route every alert to the webhook (merged into the chart's own). */
-export function alertWebhookValues(): Record<string, unknown> {
+export function alertWebhookValues(): { alertmanagerSpec: Record<string, unknown>; config: Record<string, unknown> } {
     return {
         alertmanagerSpec: { secrets: [ALERT_WEBHOOK_SECRET] },
         config: {

@@ -42,6 +42,7 @@ export function monitoringValues(args: {
     alertWebhook?: boolean;
 }): Record<string, unknown> {
     const management = onPool("management");
+    const webhook = args.alertWebhook ? alertWebhookValues() : undefined;
     const claim = (size: string) => ({
         volumeClaimTemplate: {
             spec: { storageClassName: args.storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
@@ -93,9 +94,9 @@ export function monitoringValues(args: {
             podDisruptionBudget: { enabled: true, minAvailable: Math.max(1, args.prometheusReplicas - 1) },
         },
         alertmanager: {
-            ...(args.alertWebhook ? { config: alertWebhookValues().config } : {}),
+            ...(webhook && { config: webhook.config }),
             alertmanagerSpec: {
-                ...(args.alertWebhook ? (alertWebhookValues().alertmanagerSpec as Record<string, unknown>) : {}),
+                ...webhook?.alertmanagerSpec,
                 // Two or more replicas form one gossip cluster (the operator wires the peers).
                 replicas: args.alertmanagerReplicas,
                 storage: claim(ALERTMANAGER_STORAGE),

@@ -234,6 +234,11 @@ decide_role() {
   return 1
 }
 
+# The first line of `initialized` when this node created the cluster.
+creator_record() {
+  printf 'initialized by %s' "$(node_name)"
+}
+
 # The metadata store records which master created the cluster: whoever writes
 # `initialized` first (If-None-Match). Only a creator writes it, under the init
 # lock. A master whose lease ran out while it was down or stalled after kubeadm
@@ -243,7 +248,7 @@ decide_role() {
 # 2 another master's is, 1 the store could not be asked.
 record_cluster() {
   local marker="${AURA_TMP}/initialized" me code
-  me="initialized by $(node_name)"
+  me="$(creator_record)"
   printf '%s\n' "${me}" > "${marker}"
   code="$(blob_call PUT "${LOCK_CONTAINER}/initialized" "${marker}" 'x-ms-blob-type: BlockBlob' 'If-None-Match: *')"
   case "${code}" in
@@ -334,7 +339,7 @@ recover_creator_marker() {
     404) return 0 ;;
     *) log "could not read ${LOCK_CONTAINER}/initialized (HTTP ${code})"; return 1 ;;
   esac
-  [[ "$(head -n 1 "${BLOB_OUT}/body")" == "initialized by $(node_name)" ]] || return 0
+  [[ "$(head -n 1 "${BLOB_OUT}/body")" == "$(creator_record)" ]] || return 0
   log "this node created the recorded cluster and lost its kubeadm marker: it carries on as the creator"
   write_kubeadm_marker init
 }
