@@ -8,8 +8,6 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const resproto = require("@pulumi/pulumi/proto/resource_pb");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const structproto = require("google-protobuf/google/protobuf/struct_pb");
 import { stackFromProfilePath } from "./common";
 import { MockOptions, createMocks } from "./mocks";
 
@@ -94,19 +92,32 @@ export function presentValue(value: unknown, showSecrets: boolean, mask: (value:
 
 /**
  * A successful RegisterResourceResponse as the SDK reads it: the accessors its registerResource
- * calls (runtime/resource.ts), the same shape the SDK answers with when no engine is attached. A
- * generated message would copy the whole state Struct into its wire array on `setObject`, for a
- * reader that only calls `getObject()`.
+ * calls (runtime/resource.ts), the same shape the SDK answers with when no engine is attached. Of
+ * the state Struct the SDK only calls `toJavaScript()` (runtime/rpc.ts, deserializeProperties), so
+ * the state is answered in that form: the wire values, not a Struct to be converted back.
  */
-function mockResponse(urn: string, id: string, object: unknown) {
+function mockResponse(urn: string, id: string, state: Record<string, unknown>) {
     return {
         getUrn: () => urn,
         getId: () => id,
-        getObject: () => object,
+        getObject: () => ({ toJavaScript: () => state }),
         getPropertydependenciesMap: () => undefined,
         getResult: () => resproto.Result.SUCCESS,
         getUnknown: () => false,
     };
+}
+
+/**
+ * A wire value with its keys in the order a Struct gives them back (sorted at every level), as the
+ * SDK receives an engine's answer. `sortedAlready` names keys whose values came from a Struct.
+ */
+function structOrder(value: unknown, sortedAlready: string[] = []): unknown {
+    if (Array.isArray(value)) return value.map((v) => structOrder(v));
+    if (value === null || typeof value !== "object") return value;
+    const obj = value as Record<string, unknown>;
+    const ordered: Record<string, unknown> = {};
+    for (const k of Object.keys(obj).sort()) ordered[k] = sortedAlready.includes(k) ? obj[k] : structOrder(obj[k]);
+    return ordered;
 }
 
 /** A mock monitor that also records what each registration asked for. */
@@ -155,26 +166,21 @@ class RecordingMonitor extends MockMonitor {
                 custom: req.getCustom(),
                 id: req.getImportid(),
             });
-            // The request's Struct becomes the response's: inputs the state keeps stay encoded as
-            // they came; what the mocks add or change is encoded; what they drop is removed.
-            const struct = req.getObject() ?? new structproto.Struct();
-            const fields = struct.getFieldsMap();
+            // The state answered: inputs it keeps as they came on the wire (the SDK's serialisation
+            // of a value it just deserialised gives the same wire value back); what the mocks add or
+            // change, serialised as the SDK serialises; what they drop, left out.
+            const kept: Record<string, unknown> = {};
             const added: Record<string, unknown> = {};
-            const state: Record<string, unknown> = {};
             for (const [k, v] of Object.entries(result.state)) {
-                if (k in inputs && v === inputs[k]) state[k] = wire[k];
+                if (k in inputs && v === inputs[k]) kept[k] = wire[k];
                 else added[k] = v;
             }
-            for (const k of Object.keys(wire)) if (!(k in state)) fields.del(k);
-            for (const [k, v] of Object.entries(await rpc.serializeProperties("", added))) {
-                state[k] = v;
-                fields.set(k, structproto.Value.fromJavaScript(v));
-            }
+            const state = structOrder({ ...kept, ...(await rpc.serializeProperties("", added)) }, Object.keys(kept)) as Record<string, unknown>;
             const self = this as unknown as { newUrn(parent: string, type: string, name: string): string; resources: Map<string, unknown> };
             const urn = self.newUrn(req.getParent(), req.getType(), req.getName());
             self.resources.set(urn, { urn, id: result.id ?? null, state });
             this.record(req, urn, wire);
-            callback(null, mockResponse(urn, result.id || "", struct));
+            callback(null, mockResponse(urn, result.id || "", state));
         } catch (err) {
             callback(err, undefined);
         }

@@ -86,7 +86,8 @@ describe("boot scripts run against stub commands", function () {
         const marker = calls.findIndex((c) => /blob PUT cluster-bootstrap\/initialized as/.test(c));
         const released = calls.findIndex((c) => /init\.lock comp=lease release/.test(c));
         assert.ok(acquire >= 0 && acquire < init && init < marker && marker < released, calls.join("\n"));
-        assert.ok(world.blobExists("cluster-bootstrap/initialized"));
+        // The record names the creator and where joining masters reach its API server.
+        assert.equal(world.read("blobs/cluster-bootstrap/initialized"), "initialized by aura-prod-master-0\naddress 10.240.0.4\n");
         assert.match(fs.readFileSync(path.join(world.state, "blobs", JOIN_TOKEN_PATH), "utf8"), /^[a-z0-9]{6}\.[a-z0-9]{16}/);
         assert.ok(calls.some((c) => c === "kubeadm token create --kubeconfig " + path.join(root, "etc/kubernetes/admin.conf") + " --ttl 48h --description aura: agent join, published to node-join/token"));
         assert.ok(calls.some((c) => /^systemctl enable --now aura-renew-certs\.timer aura-join-token\.timer$/.test(c)));
@@ -171,7 +172,7 @@ describe("boot scripts run against stub commands", function () {
         const record = calls.findIndex((c) => /blob PUT cluster-bootstrap\/initialized as/.test(c));
         const released = calls.findIndex((c) => /init\.lock comp=lease release/.test(c));
         assert.ok(acquire >= 0 && acquire < record && record < released, calls.join("\n"));
-        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), "initialized by aura-prod-master-0\n");
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), "initialized by aura-prod-master-0\naddress 10.240.0.4\n");
         assert.equal(state(root).status, "done");
     });
 
@@ -247,6 +248,72 @@ describe("boot scripts run against stub commands", function () {
         assert.equal(state(root).status, "done");
     });
 
+    /** A running cluster that master-1 created (at 10.240.0.5) and recorded with its address. */
+    function recordedCluster(creatorAnswers: boolean): void {
+        world.write("api-up", "");
+        if (creatorAnswers) world.write("api-up-at-10.240.0.5", "");
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-1\naddress 10.240.0.5\n");
+        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
+        world.write("serving-approved-aura-prod-master-1", "");
+        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+    }
+
+    it("a joining master goes to the recorded creator's API server: through the load balancer it could reach a master that lost the init race", () => {
+        recordedCluster(true);
+        const root = world.node("aura-prod-master-2", MASTER_DOC);
+        const r = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
+        assert.equal(r.status, 0, r.output);
+        assert.equal(world.read("joined"), "aura-prod-master-2\n");
+        assert.ok(world.calls("aura-prod-master-2").includes("curl api-probe 10.240.0.5 up"));
+        // Everything the join does (the etcd member check, the token, kubeadm join) resolves the API name to the creator.
+        assert.equal(apiHostLine(world.read("hosts-at-join-aura-prod-master-2")), `10.240.0.5 ${CLUSTER.apiServerHost}`);
+        assert.equal(hostsEntry(root), `127.0.0.1 ${CLUSTER.apiServerHost}`, "then to its own API server");
+    });
+
+    it("when the recorded creator does not answer (down, or being rebuilt: the race is long over), the join goes through the load balancer", () => {
+        recordedCluster(false);
+        const root = world.node("aura-prod-master-2", MASTER_DOC);
+        const r = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
+        assert.equal(r.status, 0, r.output);
+        assert.ok(world.calls("aura-prod-master-2").includes("curl api-probe 10.240.0.5 down"));
+        assert.equal(apiHostLine(world.read("hosts-at-join-aura-prod-master-2")), `${CLUSTER.apiServerInternalIp} ${CLUSTER.apiServerHost}`);
+    });
+
+    it("a rebuilt creator joins through the load balancer, never through its own address", () => {
+        recordedCluster(true);
+        const root = world.node("aura-prod-master-1", MASTER_DOC);
+        // Its kubelet is new: its serving certificate is not approved yet.
+        fs.rmSync(path.join(world.state, "serving-approved-aura-prod-master-1"));
+        world.write("etcd-pods", "etcd-aura-prod-master-1\netcd-aura-prod-master-2\n");
+        world.write("serving-approved-aura-prod-master-2", "");
+        const r = world.run("aura-prod-master-1", root, SCRIPT, "10.240.0.5");
+        assert.equal(r.status, 0, r.output);
+        assert.ok(!world.calls("aura-prod-master-1").some((c) => c.startsWith("curl api-probe 10.240.0.5")));
+        assert.equal(apiHostLine(world.read("hosts-at-join-aura-prod-master-1")), `${CLUSTER.apiServerInternalIp} ${CLUSTER.apiServerHost}`);
+    });
+
+    it("an API server answering before any master recorded the cluster: the join waits for the record, then goes to its creator", () => {
+        // Two masters ran kubeadm init (one outlived its lease); neither has recorded yet.
+        world.write("api-up", "");
+        world.write("api-up-at-10.240.0.4", "");
+        world.write("api-up-at-10.240.0.5", "");
+        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
+        world.write("serving-approved-aura-prod-master-1", "");
+        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+        const root = world.node("aura-prod-master-2", MASTER_DOC);
+        const first = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
+        assert.notEqual(first.status, 0, "no join before the record");
+        assert.equal(world.read("joined"), "");
+        assert.ok(!world.calls("aura-prod-master-2").some((c) => c.startsWith("kubeadm join")));
+        assert.match(first.output, /waiting for the creator to record the cluster/);
+        assert.ok(world.calls("aura-prod-master-2").some((c) => /join\.lock comp=lease release/.test(c)), "the join lock is released");
+        // The lock holder records its cluster; the next run (systemd's restart) joins that one.
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-1\naddress 10.240.0.5\n");
+        const second = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
+        assert.equal(second.status, 0, second.output);
+        assert.equal(apiHostLine(world.read("hosts-at-join-aura-prod-master-2")), `10.240.0.5 ${CLUSTER.apiServerHost}`);
+    });
+
     it("two masters racing on a new cluster: exactly one inits, the other joins it", async () => {
         world.write("etcd-pods", "etcd-aura-prod-master-0\netcd-aura-prod-master-1\n");
         world.write("etcd-members", "");
@@ -262,7 +329,8 @@ describe("boot scripts run against stub commands", function () {
         assert.deepEqual(joined, hosts.filter((h) => h !== inits[0]));
         for (const root of roots) assert.equal(state(root).status, "done");
         // The creator's record names it; the joiner records its join apart, never as the creator.
-        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), `initialized by ${inits[0]}\n`);
+        const creatorIp = `10.240.0.${4 + hosts.indexOf(inits[0])}`;
+        assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/initialized"), "utf8"), `initialized by ${inits[0]}\naddress ${creatorIp}\n`);
         assert.equal(fs.readFileSync(path.join(world.state, "blobs", "cluster-bootstrap/joined"), "utf8"), `joined by ${joined[0]}\n`);
         // Joins hold the join lock (etcd admits one learner at a time).
         const joiner = hosts.find((h) => h !== inits[0])!;
@@ -271,6 +339,8 @@ describe("boot scripts run against stub commands", function () {
         const join = calls.findIndex((c) => c.startsWith("kubeadm join --config"));
         const released = calls.findIndex((c) => /join\.lock comp=lease release/.test(c));
         assert.ok(acquired >= 0 && acquired < join && join < released, calls.join("\n"));
+        // The join went to the creator's API server.
+        assert.equal(apiHostLine(world.read(`hosts-at-join-${joiner}`)), `${creatorIp} ${CLUSTER.apiServerHost}`);
         // The joiner's exec into the first master's etcd waits for that kubelet's serving
         // certificate, which the first master approves itself (kubelet-csr-approver comes later).
         assert.deepEqual(world.read("csr-approved").trim().split("\n").sort(), hosts.map((h) => `${h} csr-${h}`));
@@ -292,6 +362,7 @@ describe("boot scripts run against stub commands", function () {
     it("a failed step fails the run with its state recorded, and the next run (systemd's restart) completes it", () => {
         const root = world.node("aura-prod-master-1", MASTER_DOC);
         world.write("api-up", "");
+        world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\naddress 10.240.0.4\n");
         world.write("etcd-pods", "etcd-aura-prod-master-0\n");
         world.write("serving-approved-aura-prod-master-0", "");
         world.write("etcd-members", "");

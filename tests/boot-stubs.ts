@@ -37,7 +37,7 @@ args = sys.argv[1:]
 def log(line):
     with open(os.path.join(state, "calls.log"), "a") as f:
         f.write(os.environ["STUB_HOSTNAME"] + " curl " + line + "\n")
-method, out, dump, write, data_file, url = "GET", None, None, None, None, None
+method, out, dump, write, data_file, url, resolve_to = "GET", None, None, None, None, None, None
 headers = {}
 def add_header(h):
     if ":" in h:
@@ -56,6 +56,7 @@ while i < len(args):
     elif a == "-D": i += 1; dump = args[i]
     elif a == "-w": i += 1; write = args[i]
     elif a == "--data-binary": i += 1; data_file = args[i]
+    elif a == "--resolve": i += 1; resolve_to = args[i].rsplit(":", 1)[1]
     elif a in ("--max-time", "--cacert"): i += 1
     elif not a.startswith("-"): url = a
     i += 1
@@ -83,8 +84,10 @@ if url.startswith("http://169.254.169.254/metadata/identity/oauth2/token"):
 if url.startswith("https://pkgs.k8s.io/"): log("download " + url); answer(200, "stub release key")
 if url.startswith("https://127.0.0.1:") or url.startswith("http://127.0.0.1:"): log("health " + url); answer(200, "ok")
 if url.endswith(":6443/readyz"):
-    up = os.path.exists(os.path.join(state, "api-up"))
-    log("api-probe " + ("up" if up else "down"))
+    # Through the load balancer: up while any API server runs ("api-up"); at one master's address
+    # (--resolve): up while that master's runs ("api-up-at-<address>").
+    up = os.path.exists(os.path.join(state, "api-up-at-" + resolve_to if resolve_to else "api-up"))
+    log("api-probe " + (resolve_to + " " if resolve_to else "") + ("up" if up else "down"))
     answer(200, "ok") if up else answer(0)
 if not url.startswith(endpoint): log("unexpected " + url); answer(0)
 
@@ -175,7 +178,7 @@ case "$1 $2" in
     cp "$AURA_ROOT/etc/hosts" "$STUB_STATE/hosts-at-init"
     mkdir -p "$AURA_ROOT/etc/kubernetes/manifests"
     touch "$AURA_ROOT/etc/kubernetes/admin.conf" "$AURA_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
-    touch "$STUB_STATE/api-up" ;;
+    touch "$STUB_STATE/api-up" "$STUB_STATE/api-up-at-$STUB_NODE_IP" ;;
   "init phase")
     dir=""; while [[ $# -gt 0 ]]; do [[ $1 == --kubeconfig-dir ]] && dir=$2; shift; done
     echo "apiVersion: v1" > "$dir/admin.conf" ;;

@@ -167,9 +167,12 @@ lock_wait() {
 # Any HTTP answer from the API server name (through the internal load balancer)
 # means a control plane runs. This node's own backend never answers before it
 # runs an API server, so the answer comes from another master.
+# api_answers [address]: the API server at that address instead (its certificate
+# still checked against the API server name).
 api_answers() {
-  local code
-  code="$(curl -s --max-time 10 --cacert "${PKI_STAGING_DIR}/ca.crt" -o /dev/null -w '%{http_code}' \
+  local code resolve=()
+  [[ -n "${1:-}" ]] && resolve=(--resolve "${API_SERVER_HOST}:${API_SERVER_PORT}:$1")
+  code="$(curl -s --max-time 10 --cacert "${PKI_STAGING_DIR}/ca.crt" "${resolve[@]}" -o /dev/null -w '%{http_code}' \
     "https://${API_SERVER_HOST}:${API_SERVER_PORT}/readyz" || true)"
   [[ -n "${code}" && "${code}" != 000 ]]
 }
@@ -249,7 +252,8 @@ creator_record() {
 record_cluster() {
   local marker="${AURA_TMP}/initialized" me code
   me="$(creator_record)"
-  printf '%s\n' "${me}" > "${marker}"
+  # The second line: where joining masters reach the recorded cluster (route_join).
+  printf '%s\naddress %s\n' "${me}" "${NODE_IP}" > "${marker}"
   code="$(blob_call PUT "${LOCK_CONTAINER}/initialized" "${marker}" 'x-ms-blob-type: BlockBlob' 'If-None-Match: *')"
   case "${code}" in
     201) log "recorded this node's cluster in the metadata store"; return 0 ;;
@@ -443,11 +447,44 @@ prepare_control_plane_join() {
   unset token
 }
 
+# Where the join goes. A master that lost the init race (its lease lapsed during
+# kubeadm init) runs an API server of its own until it notices and resets, and
+# the load balancer may hand any request of a join to it: this node would join
+# a cluster that is about to go. So the join waits for the creator's record and
+# goes to the recorded creator's API server. When that one does not answer (the
+# creator is down or being rebuilt, or is this node: the race is long over), or
+# the record predates addresses, the join goes through the load balancer.
+route_join() {
+  local code address
+  code="$(blob_call GET "${LOCK_CONTAINER}/initialized" "")"
+  case "${code}" in
+    200) address="$(sed -n 's/^address //p' "${BLOB_OUT}/body")" ;;
+    404)
+      # Only a joined master's record (its creator stopped before recording):
+      # the race is over too.
+      code="$(blob_call GET "${LOCK_CONTAINER}/joined" "")"
+      if [[ "${code}" != 200 ]]; then
+        log "waiting for the creator to record the cluster (${LOCK_CONTAINER}/joined: HTTP ${code})"
+        return 1
+      fi
+      address="" ;;
+    *) log "could not read ${LOCK_CONTAINER}/initialized (HTTP ${code})"; return 1 ;;
+  esac
+  if [[ -n "${address}" && "${address}" != "${NODE_IP}" ]] && api_answers "${address}"; then
+    log "joining through the recorded creator's API server at ${address}"
+    map_api_host "${address}"
+  else
+    log "joining through the internal load balancer"
+    map_api_host "${API_INTERNAL_IP}"
+  fi
+}
+
 # Masters join one at a time: kubeadm adds each as an etcd learner, and etcd
 # admits one learner at a time (a concurrent join fails and churns membership).
 join_control_plane() {
   lock_wait join.lock
   lock_keepalive_start join.lock
+  retry 60 10 route_join || { lock_keepalive_stop; lock_release join.lock; return 1; }
   join_with_retries 20 prepare_control_plane_join
   lock_keepalive_stop
   lock_release join.lock
