@@ -32,4 +32,29 @@ describe("benchmark helpers", function () {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("bench-rss.js records the modules a run loaded: the packages, and every module for the floor with the program's own", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-bench-test-"));
+        try {
+            const list = path.join(dir, "modules.json");
+            execFileSync(process.execPath, ["--require", script("bench-rss.js"), path.join(ROOT, "bin", "aura.js"), "validate", "profiles/dev.yaml"], {
+                cwd: ROOT,
+                env: { ...process.env, AURA_BENCH_MODULES: list },
+                stdio: "pipe",
+            });
+            const packages: string[] = JSON.parse(fs.readFileSync(list, "utf8"));
+            const all: string[] = JSON.parse(fs.readFileSync(path.join(dir, "modules-all.json"), "utf8"));
+            const rel = (f: string) => path.relative(ROOT, f);
+            assert.ok(packages.length > 0 && packages.every((f) => rel(f).startsWith(`node_modules${path.sep}`)));
+            assert.ok(packages.every((f) => all.includes(f)));
+            const own = all.filter((f) => !packages.includes(f)).map(rel);
+            assert.ok(own.includes(path.join("cli", "main.ts")) && own.includes(path.join("profiles", "schema.ts")), own.join(" "));
+            // The entry and the loader are the floor's own; the recorder is not the plan's.
+            for (const f of [path.join("bin", "aura.js"), path.join("cli", "transpile.js"), path.join("scripts", "bench-rss.js")]) assert.ok(!own.includes(f), f);
+            // Loading them all runs nothing: no output.
+            assert.strictEqual(execFileSync(process.execPath, [script("bench-floor.js"), path.join(dir, "modules-all.json")], { cwd: ROOT, encoding: "utf8" }), "");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
