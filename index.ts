@@ -19,7 +19,7 @@ export = async () => {
     );
     const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size));
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
-    const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key));
+    const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key), (key) => isConfigSecret(`aura:${key}`));
 
     // The master count of an existing environment never changes: compare with the last deployment
     // before registering anything.

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import microdiff from "microdiff";
 import { inputErrorMessage, stackFromProfilePath } from "./common";
-import { placeholderSshKey, stackConfig } from "./main";
+import { offlineConfig } from "./main";
 import { Plan, PlannedResource, runPlan } from "./plan";
 import { offlineStackOutputs } from "./promote";
 
@@ -214,13 +214,6 @@ export function diffPlans(base: Plan, head: Plan, labels: { base?: string; head?
 // ---------------------------------------------------------------------------------------------
 // planning both sides
 
-/** Stack config for an offline plan: Pulumi.<stack>.yaml (or `given`), a placeholder SSH key when unset. */
-export function offlineConfig(stack: string, given?: Record<string, string>): Record<string, string> {
-    const config = { ...(given ?? stackConfig(stack)) };
-    if (!config["aura:sshPublicKey"]) config["aura:sshPublicKey"] = placeholderSshKey();
-    return config;
-}
-
 function readYaml(file: string): unknown {
     try {
         return yaml.load(fs.readFileSync(file, "utf8")) ?? {};
@@ -238,7 +231,7 @@ export async function runDiff(options: {
     config?: Record<string, string>;
 }): Promise<PlanDiff> {
     const { base, head, stack } = options;
-    const config = offlineConfig(stack, options.config);
+    const { config, secretConfigKeys } = offlineConfig(stack, options.config);
     const planSide = async (side: DiffSide): Promise<Plan> => {
         try {
             // Sequential runs in one process: runPlan resets the mock runtime each time.
@@ -246,6 +239,7 @@ export async function runDiff(options: {
                 profile: side.file,
                 stack,
                 config,
+                secretConfigKeys,
                 maskSecret: fingerprint,
                 stackOutputs: offlineStackOutputs(config, side.file, stack),
             });
@@ -440,8 +434,8 @@ export async function diffCommand(args: string[]): Promise<number> {
 
 /** The diff of a profile that the base does not have: its whole plan is new. */
 async function diffFromNothing(label: string, headFile: string, stack: string): Promise<PlanDiff> {
-    const config = offlineConfig(stack);
-    const headPlan = await runPlan({ profile: headFile, stack, config, maskSecret: fingerprint, stackOutputs: offlineStackOutputs(config, headFile, stack) });
+    const { config, secretConfigKeys } = offlineConfig(stack);
+    const headPlan = await runPlan({ profile: headFile, stack, config, secretConfigKeys, maskSecret: fingerprint, stackOutputs: offlineStackOutputs(config, headFile, stack) });
     const empty: Plan = { stack, profile: label, resources: [], outputs: {} };
     return { ...diffPlans(empty, headPlan, { base: label, head: headFile }), profile: valueChanges({}, readYaml(headFile)) };
 }

@@ -10,6 +10,7 @@ import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
 import { ALERT_WEBHOOK_KEY } from "../components/system/alerting";
+import { SECRET_KEY_PREFIX } from "../components/core/secrets";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -176,6 +177,47 @@ export function secureStackKeys(stack: string, root = path.join(__dirname, "..")
 
 /** What the plan uses for a stack secret it cannot decrypt: the stack's webhook is shown, never read. */
 export const PLACEHOLDER_ALERT_WEBHOOK = "https://alerts.invalid/aura-plan-placeholder";
+/** Likewise for a workload's stack secret (`aura:secrets.<name>`). */
+export const PLACEHOLDER_STACK_SECRET = "aura-plan-placeholder";
+
+/** Stack config for a plan without credentials, and what in it stands in for what only `pulumi up` reads. */
+export interface OfflineConfig {
+    config: Record<string, string>;
+    /** Keys whose values are secrets (the placeholders of encrypted values). */
+    secretConfigKeys: string[];
+    /** The keys that hold placeholders, as the plan's header names them. */
+    placeholders: string[];
+}
+
+/**
+ * Stack config for an offline plan: the plain `aura:*` values of Pulumi.<stack>.yaml (or `given`);
+ * an encrypted value, which only `pulumi up` can read, is a secret placeholder of the right shape;
+ * an unset SSH key a placeholder key.
+ */
+export function offlineConfig(stack: string, given?: Record<string, string>, root = path.join(__dirname, "..")): OfflineConfig {
+    const config = { ...(given ?? stackConfig(stack, root)) };
+    const secretConfigKeys: string[] = [];
+    const placeholders: string[] = [];
+    for (const key of given ? [] : secureStackKeys(stack, root)) {
+        const value =
+            key === ALERT_WEBHOOK_KEY ? PLACEHOLDER_ALERT_WEBHOOK
+            : key.startsWith(`aura:${SECRET_KEY_PREFIX}`) ? PLACEHOLDER_STACK_SECRET
+            : key === "aura:sshPublicKey" ? placeholderSshKey()
+            : undefined;
+        if (value === undefined) {
+            placeholders.push(`${key} (a secret the plan cannot read: left unset)`);
+            continue;
+        }
+        config[key] = value;
+        secretConfigKeys.push(key);
+        placeholders.push(`${key} (a secret)`);
+    }
+    if (!config["aura:sshPublicKey"]) {
+        config["aura:sshPublicKey"] = placeholderSshKey();
+        placeholders.push("aura:sshPublicKey");
+    }
+    return { config, secretConfigKeys, placeholders };
+}
 
 /** An OpenSSH-format Ed25519 public key derived from a fixed seed: a stand-in for the plan. */
 export function placeholderSshKey(): string {
@@ -193,18 +235,7 @@ export function placeholderSshKey(): string {
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     const stack = flags.stack ?? stackFromProfilePath(file);
-    const config = stackConfig(stack);
-    const placeholders: string[] = [];
-    if (!config["aura:sshPublicKey"]) {
-        config["aura:sshPublicKey"] = placeholderSshKey();
-        placeholders.push("aura:sshPublicKey");
-    }
-    const secretConfigKeys: string[] = [];
-    if (secureStackKeys(stack).includes(ALERT_WEBHOOK_KEY)) {
-        config[ALERT_WEBHOOK_KEY] = PLACEHOLDER_ALERT_WEBHOOK;
-        secretConfigKeys.push(ALERT_WEBHOOK_KEY);
-        placeholders.push(`${ALERT_WEBHOOK_KEY} (a secret)`);
-    }
+    const { config, secretConfigKeys, placeholders } = offlineConfig(stack);
 
     let result: Plan;
     try {

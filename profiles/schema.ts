@@ -420,7 +420,7 @@ const plainEnv = z
                 ctx,
                 [name],
                 "looks like a secret, and env values are stored and shown in clear text: move it to secret_env " +
-                    `(secret_env: { ${name}: <secret-name> }) and store the value with pulumi config set --secret --path 'aura:secrets.<secret-name>' <value>`,
+                    `(secret_env: { ${name}: <secret-name> }) and store the value with pulumi config set --secret aura:secrets.<secret-name> <value>`,
                 { hideValue: true },
             );
         }

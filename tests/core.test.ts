@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan, PlannedResource } from "../cli/plan";
+import { PLACEHOLDER_STACK_SECRET, offlineConfig } from "../cli/main";
 import { CoreStage } from "../components/core";
 import { METRICS_PORT_NAME } from "../components/system/monitoring";
 import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
@@ -79,7 +80,7 @@ describe("core stage", () => {
     let full: Plan;
     before(async () => {
         file = tempFile("core.yaml", CORE);
-        full = await plan({ profile: file, stack: "dev", config: { "aura:secrets.bot-token": SECRET } });
+        full = await plan({ profile: file, stack: "dev", config: { "aura:secrets.bot-token": SECRET }, secretConfigKeys: ["aura:secrets.bot-token"] });
     });
 
     describe("aura plan of a profile with aura-bot 5, web-sdk 1", () => {
@@ -344,6 +345,27 @@ describe("core stage", () => {
             assert.strictEqual(out.status, 1, out.stderr);
             assert.match(out.stderr, /pulumi config set --secret aura:secrets\.bot-token <value> -s dev/);
             assert.doesNotMatch(out.stderr, /\n\s+at .+:\d+:\d+/);
+        });
+
+        it("refuses a stack secret stored in plain text in the stack file, without echoing it", async () => {
+            await assert.rejects(plan({ profile: file, stack: "dev", config: { "aura:secrets.bot-token": SECRET } }), (e: Error) => {
+                assert.match(
+                    e.message,
+                    /^Pulumi\.dev\.yaml: aura:secrets\.bot-token is stored in plain text \(read by core\.services\.aura-bot\.secret_env\.BOT_TOKEN, core\.jobs\.aura-bot-makeup\.secret_env\.BOT_TOKEN\) — store it encrypted: pulumi config set --secret aura:secrets\.bot-token <value> -s dev$/,
+                );
+                assert.ok(!e.message.includes(SECRET));
+                return true;
+            });
+        });
+
+        it("an offline plan (aura plan, aura diff) stands a secret placeholder in for a stack secret it cannot decrypt", async () => {
+            const stackFile = tempFile("Pulumi.qa.yaml", "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.bot-token:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBB\n");
+            const offline = offlineConfig("qa", undefined, path.dirname(stackFile));
+            assert.strictEqual(offline.config["aura:secrets.bot-token"], PLACEHOLDER_STACK_SECRET);
+            assert.deepStrictEqual(offline.secretConfigKeys, ["aura:secrets.bot-token"]);
+            assert.deepStrictEqual(offline.placeholders, ["aura:secrets.bot-token (a secret)", "aura:sshPublicKey"]);
+            const planned = await plan({ profile: file, stack: "qa", config: offline.config, secretConfigKeys: offline.secretConfigKeys });
+            assert.strictEqual(object(planned, kinds.secret, "aura-bot-secret-env").inputs.stringData, "[secret]");
         });
     });
 
