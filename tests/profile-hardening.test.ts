@@ -108,7 +108,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     // 13. secrets in env
     ["a password in env", seedWith(service({ nlp: { env: { DB_PASSWORD: "hunter2" } } })), "core.services.nlp.env.DB_PASSWORD", /secret_env.*pulumi config set --secret/],
     ["a token in a job's env", seedWith({ core: { jobs: { "nlp-provisioning": { env: { api_token: "abc" } } } } }), "core.jobs.nlp-provisioning.env.api_token", /looks like a secret/],
-    ["a key in env", seedWith(service({ nlp: { env: { STORAGE_KEY: "abc" } } })), "core.services.nlp.env.STORAGE_KEY", /looks like a secret/],
+    ["a key in env", seedWith(service({ nlp: { env: { STORAGE_KEY: "abc" } } })), "core.services.nlp.env.STORAGE_KEY", /looks like a secret.* pulumi config set --secret aura:secrets\.<secret-name> <value>\n/],
     // 14. messages that mislead
     [".inf", seedWith({}).replace("min_size: 2", "min_size: .inf"), "infrastructure.compute.common_nodes.min_size", /whole number — got \.inf$/m],
     [".nan", seedWith({}).replace("min_size: 2", "min_size: .nan"), "infrastructure.compute.common_nodes.min_size", /— got \.nan$/m],
