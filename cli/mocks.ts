@@ -88,6 +88,14 @@ export interface MockOptions {
     stackOutputs?: Record<string, Record<string, unknown>>;
 }
 
+/**
+ * A provider function's failure as the engine reports it to the program: a gRPC error whose
+ * `details` carry the provider's message (the SDK rethrows `new Error(details)`).
+ */
+export function invokeFailure(message: string): Error {
+    return Object.assign(new Error(`2 UNKNOWN: ${message}`), { code: 2, details: message });
+}
+
 /** The outputs a StackReference named `org/project/stack` (or just `stack`) reads under mocks. */
 function referencedOutputs(options: MockOptions, reference: string): Record<string, unknown> {
     const stack = reference.split("/").pop() ?? reference;
@@ -198,7 +206,7 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     return { tenantId: MOCK_TENANT, clientId: mockUuid("deployer"), objectId: mockUuid("deployer-object") };
                 case "azure-native:compute:getVirtualMachineScaleSet": {
                     const live = options.liveScaleSets?.[args.inputs.vmScaleSetName];
-                    if (!live) throw new Error(`RESPONSE 404: ResourceNotFound: scale set ${args.inputs.vmScaleSetName} not found`);
+                    if (!live) throw invokeFailure(`request failed: RESPONSE 404: 404 Not Found\nERROR CODE: ResourceNotFound\nscale set ${args.inputs.vmScaleSetName} not found`);
                     return {
                         name: args.inputs.vmScaleSetName,
                         sku: { capacity: live.capacity },

@@ -8,8 +8,8 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { Plan, PlannedResource } from "../cli/plan";
-import { createMocks, LiveScaleSet } from "../cli/mocks";
-import { deployedScaleSetNames } from "../components/infra/agentPools";
+import { createMocks, invokeFailure, LiveScaleSet } from "../cli/mocks";
+import { deployedScaleSetNames, isAzureNotFound } from "../components/infra/agentPools";
 import { zonalRanges } from "../components/infra/network";
 import { scaleSetCapacity, splitOverZones, supportsAcceleratedNetworking, vcpuQuota, vcpusOf } from "../components/infra/nodes";
 import { addDays } from "../components/infra/servicePrincipal";
@@ -20,17 +20,27 @@ const DAY = 86_400_000;
 const LB_POOL = "/subscriptions/0/resourceGroups/aura-prod-rg/providers/Microsoft.Network/loadBalancers/aura-prod/backendAddressPools/aura-prod";
 
 /** Runs the plan with the standard mocks, recording the invokes it makes. */
-async function planRecordingInvokes(options: { previousOutputs?: Record<string, unknown>; liveScaleSets?: Record<string, LiveScaleSet> }) {
+async function planRecordingInvokes(options: {
+    previousOutputs?: Record<string, unknown>;
+    liveScaleSets?: Record<string, LiveScaleSet>;
+    /** Scale sets whose read fails with this error (e.g. a missing permission). */
+    failingReads?: Record<string, string>;
+}) {
     const invokes: string[] = [];
-    const mocks = createMocks(options);
+    const { failingReads, ...mockOptions } = options;
+    const mocks = createMocks(mockOptions);
     const recording: pulumi.runtime.Mocks = {
         newResource: (args) => mocks.newResource(args),
         call: (args) => {
-            if (args.token === "azure-native:compute:getVirtualMachineScaleSet") invokes.push(args.inputs.vmScaleSetName);
+            if (args.token === "azure-native:compute:getVirtualMachineScaleSet") {
+                invokes.push(args.inputs.vmScaleSetName);
+                const failure = failingReads?.[args.inputs.vmScaleSetName];
+                if (failure) throw invokeFailure(failure);
+            }
             return mocks.call(args);
         },
     };
-    const result = await plan({ profile: PROD, stack: "prod", ...options, mocks: recording });
+    const result = await plan({ profile: PROD, stack: "prod", ...mockOptions, mocks: recording });
     return { plan: result, invokes };
 }
 
@@ -72,22 +82,46 @@ describe("infra stage: later updates of a running environment", () => {
             assert.strictEqual((scaleSet(p, "aura-prod-common-z1").inputs.sku as any).capacity, 3);
             // Below min_size (here 1), the profile's minimum wins.
             assert.strictEqual((scaleSet(p, "aura-prod-common-z2").inputs.sku as any).capacity, 1);
-            // Not in the last deployment: created at min_size, and never read.
+            // Not in the last deployment and not in Azure: created at min_size.
             assert.strictEqual((scaleSet(p, "aura-prod-common-z3").inputs.sku as any).capacity, 0);
-            assert.deepStrictEqual(invokes.sort(), ["aura-prod-common-z1", "aura-prod-common-z2"]);
+            assert.ok(["aura-prod-common-z1", "aura-prod-common-z2", "aura-prod-common-z3"].every((n) => invokes.includes(n)));
             // Capacity is sent, not ignored: ignoreChanges would send the stale state input instead.
             assert.ok(!scaleSet(p, "aura-prod-common-z1").options.ignoreChanges?.includes("sku.capacity"));
         });
 
-        it("reads nothing on a first deployment, where no scale set exists", async () => {
-            const { invokes } = await planRecordingInvokes({});
-            assert.deepStrictEqual(invokes, []);
+        it("on a first deployment Azure has none of the scale sets: each is read, found missing, and starts at min_size", async () => {
+            const { plan: p, invokes } = await planRecordingInvokes({});
+            const names = byType(p, "azure-native:compute:VirtualMachineScaleSet").map((r) => r.inputs.vmScaleSetName as string);
+            assert.deepStrictEqual([...invokes].sort(), [...names].sort());
+            for (const name of names) {
+                assert.deepStrictEqual(scaleSet(p, name).inputs.sku, scaleSet(prod, name).inputs.sku);
+            }
+        });
+
+        it("keeps the live capacity and backend pools of a scale set the outputs do not list (a first up that failed after creating it recorded none)", async () => {
+            const { plan: p } = await planRecordingInvokes({
+                liveScaleSets: { "aura-prod-common-z1": { capacity: 4, backendPools: [LB_POOL] } },
+            });
+            const vmss = scaleSet(p, "aura-prod-common-z1");
+            assert.strictEqual((vmss.inputs.sku as any).capacity, 4, "min_size would make Azure remove three nodes, undrained");
+            assert.deepStrictEqual((vmss.inputs.virtualMachineProfile as any).networkProfile.networkInterfaceConfigurations[0].ipConfigurations[0].loadBalancerBackendAddressPools, [{ id: LB_POOL }]);
+        });
+
+        it("stops on any other failure to read a scale set the outputs do not list: only Azure's not-found makes it new", async () => {
+            await assert.rejects(
+                planRecordingInvokes({ failingReads: { "aura-prod-common-z1": "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed" } }),
+                /AuthorizationFailed/,
+            );
+            assert.ok(isAzureNotFound(new Error("request failed /subscriptions/0/resourceGroups/aura-prod-rg: RESPONSE 404: 404 Not Found\nERROR CODE: ResourceGroupNotFound")));
+            assert.ok(isAzureNotFound(new Error('autorest/azure: Service returned an error. Status=404 Code="ResourceNotFound" Message="..."')));
+            assert.ok(!isAzureNotFound(new Error("ERROR CODE: AuthorizationFailed")));
+            assert.ok(!isAzureNotFound(new Error("ERROR CODE: SubscriptionNotFound")));
         });
 
         it("stops rather than guess when a scale set the last deployment reported cannot be read", async () => {
             await assert.rejects(
                 planRecordingInvokes({ previousOutputs: { masterCount: 5, pools: { common: { scaleSetName: "aura-prod-common-z1" } } } }),
-                /ResourceNotFound|serializing property "sku"/,
+                /ResourceNotFound/,
             );
         });
 

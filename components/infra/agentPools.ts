@@ -58,12 +58,12 @@ export interface AgentPoolsArgs {
     };
     sshPublicKey: string;
     /**
-     * Scale sets the last deployment reported (stack output `pools`). Their live model is read before
-     * the update; a scale set not listed is new and starts at its min_size.
+     * Scale sets the last deployment reported (stack output `pools`): each must exist. Every scale set
+     * is read before the update; one not listed may exist too (see readScaleSet).
      */
     deployedScaleSets: string[];
-    /** What the live read waits for, so that it happens just before the update (the control plane). */
-    readAfter: pulumi.Resource[];
+    /** Known once the control plane is done: the live reads wait for it, so that they happen just before the update. */
+    readAfter: pulumi.Output<unknown>;
     tags: Record<string, string>;
 }
 
@@ -132,13 +132,13 @@ export class AgentPools extends pulumi.ComponentResource {
             // back what others own: the capacity (cluster-autoscaler) and the backend pools
             // (cloud-provider-azure adds them for Services of type LoadBalancer). `refresh: always`
             // in Pulumi.yaml keeps the preview free of these diffs; this read is what makes the
-            // update safe even without a refresh. A new scale set (not in the last deployment's
-            // outputs) has nothing to keep: no read, so a first deployment needs no existing resource.
-            const live = deployed.has(vmssName)
-                ? compute.getVirtualMachineScaleSetOutput({ resourceGroupName, vmScaleSetName: vmssName }, { parent: this, dependsOn: args.readAfter })
-                : undefined;
-            const capacity = live ? live.apply((vmss) => scaleSetCapacity(vmss.sku?.capacity, minSize)) : minSize;
-            const backendPools = live ? live.apply((vmss) => liveBackendPools(vmss)) : [];
+            // update safe even without a refresh. A scale set Azure does not have is new: it starts
+            // at min_size with no backend pools.
+            const live = pulumi
+                .all([resourceGroupName, args.readAfter])
+                .apply(([rg]) => readScaleSet(rg, vmssName, deployed.has(vmssName), this));
+            const capacity = live.apply((vmss) => scaleSetCapacity(vmss?.sku?.capacity, minSize));
+            const backendPools = live.apply((vmss) => (vmss ? liveBackendPools(vmss) : []));
 
             this.scaleSets[vmssName] = new compute.VirtualMachineScaleSet(vmssName, {
                 resourceGroupName,
@@ -213,6 +213,32 @@ export class AgentPools extends pulumi.ComponentResource {
 
         this.registerOutputs({ pools: this.pools });
     }
+}
+
+/**
+ * The live scale set, or undefined when Azure has none of that name. One the last deployment
+ * reported must be there: any error stops the run. One it did not report may exist all the same (a
+ * first `pulumi up` that created the scale sets and then failed records no stack outputs), so it is
+ * read too, and only Azure's not-found makes it new: treating a running scale set as new would send
+ * min_size (Azure removes the extra nodes, undrained) and drop its load-balancer wiring.
+ */
+async function readScaleSet(
+    resourceGroupName: string,
+    vmScaleSetName: string,
+    reported: boolean,
+    parent: pulumi.Resource,
+): Promise<compute.GetVirtualMachineScaleSetResult | undefined> {
+    try {
+        return await compute.getVirtualMachineScaleSet({ resourceGroupName, vmScaleSetName }, { parent });
+    } catch (e) {
+        if (!reported && isAzureNotFound(e)) return undefined;
+        throw e;
+    }
+}
+
+/** Azure's answer for a resource, or its resource group, that does not exist (ARM error codes). */
+export function isAzureNotFound(e: unknown): boolean {
+    return /\bResource(Group)?NotFound\b/.test(e instanceof Error ? e.message : String(e));
 }
 
 /** The backend pools on the live model's primary IP configuration (set by cloud-provider-azure). */
