@@ -147,6 +147,9 @@ describe("system stage: API readiness gate", function () {
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /not ready after/);
         assert.match(r.stderr, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed|unable to verify/i);
+        // Not even when the deployer's environment turns Node's certificate checks off.
+        const off = await check({ AURA_API_CA: other.caPem, AURA_API_TIMEOUT_MINUTES: minutes(300), NODE_TLS_REJECT_UNAUTHORIZED: "0" });
+        assert.strictEqual(off.code, 1, off.stdout);
     });
 
     it("gives up after the timeout with a message naming the boot log and the config key", async () => {
