@@ -69,6 +69,8 @@ export function imageProblem(image: string): string | undefined {
 
 /** Why `registry` (host[:port][/path]) is no container registry, or undefined. */
 export function registryProblem(registry: string): string | undefined {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(registry);
+    if (scheme) return `must be a registry host, not a URL: leave out ${scheme[0]} (e.g. ${registry.slice(scheme[0].length, scheme[0].length + 60).replace(/\/+$/, "")})`;
     const [host, ...path] = registry.split("/");
     if (!host || /[^A-Za-z0-9.:-]/.test(host)) return "must be a container registry such as auraplatform.azurecr.io";
     const why = hostProblem(host);

@@ -74,6 +74,8 @@ const memoryQuantity = quantity("memory");
 export const MAX_MASTERS = 7;
 /** Agent pools (VM scale sets) a profile may define, the three required ones included. */
 export const MAX_POOLS = 12;
+const MAX_SERVICES = 100;
+const MAX_JOBS = 50;
 /** Addresses Azure keeps in every subnet (network, gateway, two DNS, broadcast). */
 const AZURE_RESERVED_ADDRESSES = 5;
 /** Pod range each node gets from pod_cidr (kube-controller-manager's default node CIDR mask). */
@@ -165,7 +167,7 @@ const computeSchema = z
                 }
             }
             const custom = (name: string) => mapping(compute[`${name}_nodes`])?.custom === true;
-            for (const { name, like } of nearMisses(pools, [...REQUIRED_POOLS, ...RESERVED_POOLS], custom)) {
+            for (const { name, like } of nearMisses(pools, [...REQUIRED_POOLS, ...RESERVED_POOLS], custom, MAX_POOLS)) {
                 refuse(
                     ctx,
                     [`${name}_nodes`],
@@ -534,9 +536,9 @@ export const DEFAULT_JOBS = ["aura-bot-makeup", "nlp-provisioning"];
 export const SINGLETON_SERVICES = ["insights-loader"];
 
 /** Refuses names in `entries` that read as typos of `known` ones, unless marked custom: true. */
-function refuseNearMisses(ctx: Ctx, entries: Record<string, unknown>, known: readonly string[], what: string): void {
+function refuseNearMisses(ctx: Ctx, entries: Record<string, unknown>, known: readonly string[], what: string, max: number): void {
     const custom = (name: string) => mapping(entries[name])?.custom === true;
-    for (const { name, like } of nearMisses(Object.keys(entries), known, custom).slice(0, 10)) {
+    for (const { name, like } of nearMisses(Object.keys(entries), known, custom, max).slice(0, 10)) {
         refuse(ctx, [name], `is not a known ${what}: did you mean ${like}? (a new ${what} with a name this close needs custom: true)`, { hideValue: true });
     }
 }
@@ -564,9 +566,9 @@ const serviceMap = z
                     refuse(ctx, [name, "service_replicas"], "must be exactly 1 (two loaders race to load the same insight files)");
                 }
             }
-            refuseNearMisses(ctx, services, Object.keys(DEFAULT_SERVICES), "service");
+            refuseNearMisses(ctx, services, Object.keys(DEFAULT_SERVICES), "service", MAX_SERVICES);
             const n = Object.keys(services).length;
-            if (n > 100) refuse(ctx, [], `lists ${n} services: at most 100`, { hideValue: true });
+            if (n > MAX_SERVICES) refuse(ctx, [], `lists ${n} services: at most ${MAX_SERVICES}`, { hideValue: true });
         },
         { when: () => true },
     );
@@ -575,9 +577,9 @@ const serviceMap = z
 const jobMap = z.record(dnsLabel("a job name", 54), jobSchema).superRefine(
     (jobs, ctx) => {
         if (!mapping(jobs)) return;
-        refuseNearMisses(ctx, jobs, DEFAULT_JOBS, "job");
+        refuseNearMisses(ctx, jobs, DEFAULT_JOBS, "job", MAX_JOBS);
         const n = Object.keys(jobs).length;
-        if (n > 50) refuse(ctx, [], `lists ${n} jobs: at most 50`, { hideValue: true });
+        if (n > MAX_JOBS) refuse(ctx, [], `lists ${n} jobs: at most ${MAX_JOBS}`, { hideValue: true });
     },
     { when: () => true },
 );

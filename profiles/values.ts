@@ -8,9 +8,9 @@ import { closest } from "./messages";
 
 // <sign><digits>[.<digits>] then one suffix: binary SI, an exponent, or decimal SI. Exponent before the
 // bare `E` (exa) so that 1E3 reads as 1000; `K` is not a suffix (only `k` and `Ki` are).
-const QUANTITY = /^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|m|k|M|G|T|P|E)?$/;
+const QUANTITY = /^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|n|u|m|k|M|G|T|P|E)?$/;
 const MULTIPLIER: Record<string, number> = {
-    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    "": 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
     Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
 
@@ -34,7 +34,11 @@ export function quantityProblem(text: string, kind: "cpu" | "memory"): string | 
     }
     if (value < 0) return "must not be negative";
     if (kind === "memory" && value > 0 && value < 2 ** 20) {
-        return "must be at least 1Mi (m means milli: 512m is half a byte; use Mi or Gi)";
+        const small = /[mun]$/.exec(text)?.[0] as "m" | "u" | "n" | undefined;
+        const bytes = `${text} is ${value < 1 ? Number(value.toPrecision(3)) : Math.round(value)} bytes`;
+        return small
+            ? `must be at least 1Mi (${small} means ${{ m: "milli", u: "micro", n: "nano" }[small]}: ${bytes}; use Mi or Gi)`
+            : `must be at least 1Mi (${bytes}; use Mi or Gi)`;
     }
     return undefined;
 }
@@ -44,9 +48,12 @@ export function quantityProblem(text: string, kind: "cpu" | "memory"): string | 
 
 /**
  * Names in `listed` that read as typos: within a typo's distance of a known name, or of a name listed
- * before them. A name the profile marks as deliberate (`isCustom`) is never one.
+ * before them. A name the profile marks as deliberate (`isCustom`) is never one. A list longer than
+ * `max` is not looked at (its count is refused; comparing every pair of thousands of names would
+ * take minutes).
  */
-export function nearMisses(listed: string[], known: readonly string[], isCustom: (name: string) => boolean): Array<{ name: string; like: string }> {
+export function nearMisses(listed: string[], known: readonly string[], isCustom: (name: string) => boolean, max: number): Array<{ name: string; like: string }> {
+    if (listed.length > max) return [];
     const found: Array<{ name: string; like: string }> = [];
     listed.forEach((name, i) => {
         if (known.includes(name) || isCustom(name)) return;

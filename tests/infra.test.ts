@@ -12,7 +12,7 @@ import { Plan, PlannedResource } from "../cli/plan";
 import { checkMasterCount } from "../components/infra/guard";
 import { computerNamePrefix, storageAccountName } from "../components/infra/names";
 import { caCertHash } from "../components/infra/pki";
-import { mockKeyPair } from "../cli/mocks";
+import { MOCK_SUBSCRIPTION, mockKeyPair } from "../cli/mocks";
 import { ROOT, byType, one, plan } from "./helpers";
 
 const PROD = path.join(ROOT, "profiles", "prod.yaml");
@@ -131,7 +131,11 @@ describe("infra stage (profiles/prod.yaml)", () => {
         assert.strictEqual((service.inputs.deleteRetentionPolicy as any).enabled, true);
         const lock = one(prod, "azure-native:authorization:ManagementLockByScope");
         assert.strictEqual(lock.inputs.level, "CanNotDelete");
-        assert.strictEqual(lock.inputs.scope, account.inputs.id ?? lock.inputs.scope);
+        // On the metadata store's account itself (its ARM id, as the mocks make it).
+        assert.strictEqual(
+            lock.inputs.scope,
+            `/subscriptions/${MOCK_SUBSCRIPTION}/resourceGroups/${String(account.inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${String(account.inputs.accountName)}`,
+        );
         assert.ok(lock.options.protect);
         const blobNames = byType(prod, "azure-native:storage:Blob").map((b) => b.inputs.blobName).sort();
         for (const expected of ["pki/ca.crt", "pki/ca.key", "pki/etcd/ca.key", "pki/front-proxy-ca.key", "pki/sa.key", "kubeconfig/admin.json"]) {

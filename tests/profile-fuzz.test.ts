@@ -217,6 +217,11 @@ const WORST: Array<[string, () => string, RegExp]> = [
     ["deep nesting", () => tempFile("dev.yaml", `a: ${"[".repeat(5000)}${"]".repeat(5000)}\n`), /nesting exceeded/],
     ["120,000 list items", () => tempFile("dev.yaml", `${SEED}access:\n  users: [${Array(120_000).fill("1").join(",")}]\n`), /at most 200 users/],
     ["a binary file", () => tempFile("dev.yaml", Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]).toString("latin1")), /not UTF-8|syntax/],
+    // Every name of a mapping is compared with the names before it for typos: not for thousands of them.
+    ["12,000 services", () => tempFile("dev.yaml", `${SEED}core:\n  services: {${Array.from({ length: 12_000 }, (_, i) => `s${i}: {}`).join(", ")}}\n`), /lists 12000 services: at most 100/],
+    ["600 services with long names", () => tempFile("dev.yaml", `${SEED}core:\n  services:\n${Array.from({ length: 600 }, (_, i) => `    ${"s".repeat(55)}-${i}: {}\n`).join("")}`), /lists 600 services: at most 100/],
+    ["8,000 jobs", () => tempFile("dev.yaml", `${SEED}core:\n  jobs: {${Array.from({ length: 8_000 }, (_, i) => `j${i}: {}`).join(", ")}}\n`), /lists 8000 jobs: at most 50/],
+    ["3,000 pools", () => tempFile("dev.yaml", SEED.replace("compute:\n", `compute:\n${Array.from({ length: 3_000 }, (_, i) => `    p${i}_nodes: { min_size: 0, max_size: 1, type: Standard_DS2_v2 }\n`).join("")}`)), /defines 3003 agent pools: at most 12/],
 ];
 
 describe("aura validate: the worst inputs answer within 5 s (CPU) and 300 MB", function () {

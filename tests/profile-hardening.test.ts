@@ -10,7 +10,7 @@ import { imageProblem } from "../profiles/release";
 import { parseQuantity, quantityProblem } from "../profiles/values";
 import { NEWEST_KUBERNETES, OLDEST_KUBERNETES } from "../profiles/versions";
 import { MIN_KUBERNETES_MINOR } from "../components/infra/cloudinit";
-import { tempFile } from "./helpers";
+import { SEED_PROFILE, plan, tempFile } from "./helpers";
 import { SEED, aura, seedWith } from "./profile-helpers";
 
 const pool = (min: number, max: number, extra: Record<string, unknown> = {}) => ({ min_size: min, max_size: max, type: "Standard_D4s_v5", ...extra });
@@ -94,7 +94,8 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a memory request above its limit", seedWith(resources({ cpu: "1", memory: "2Gi" }, { cpu: "1", memory: "1.5Gi" })), "core.services.nlp.resources.requests.memory", /must not exceed limits.memory/],
     ["a zero limit", seedWith(resources({ cpu: 0, memory: "1Gi" }, { cpu: 0, memory: "1Gi" })), "core.services.nlp.resources.limits.cpu", /more than 0/],
     ["memory in K", seedWith(resources({ cpu: "1", memory: "512K" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /kilo is k or Ki, not K/],
-    ["memory in milli", seedWith(resources({ cpu: "1", memory: "512m" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /half a byte/],
+    ["memory in milli", seedWith(resources({ cpu: "1", memory: "512m" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /m means milli: 512m is 0\.512 bytes/],
+    ["memory in kibibytes", seedWith(resources({ cpu: "1", memory: "512Ki" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.memory", /: must be at least 1Mi \(512Ki is 524288 bytes; use Mi or Gi\)/],
     ["a negative CPU", seedWith(resources({ cpu: "-1", memory: "1Gi" }, { cpu: "1", memory: "1Gi" })), "core.services.nlp.resources.requests.cpu", /negative/],
     // 12. images and releases
     ["an image with a space", seedWith(service({ nlp: { image: "registry.io/nlp: 1.0" } })), "core.services.nlp.image", /spaces/],
@@ -103,6 +104,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["an image tagged latest", seedWith(service({ nlp: { image: "auraplatform.azurecr.io/nlp:latest" } })), "core.services.nlp.image", /latest/],
     ["an image with an impossible port", seedWith(service({ nlp: { image: "registry.io:99999/nlp:1.0" } })), "core.services.nlp.image", /impossible registry port/],
     ["a job image tagged latest", seedWith({ core: { jobs: { "nlp-provisioning": { image: "nlp:latest" } } } }), "core.jobs.nlp-provisioning.image", /latest/],
+    ["a registry given as a URL", seedWith({ release: { version: "1.0.0", registry: "https://myreg.io/" } }), "release.registry", /must be a registry host, not a URL: leave out https:\/\/ \(e\.g\. myreg\.io\)/],
     ["a registry with port 0", seedWith({ release: { version: "1.0.0", registry: "registry.io:0" } }), "release.registry", /impossible registry port/],
     ["a release called latest", seedWith({ ...PROD, release: { version: "latest", registry: "auraplatform.azurecr.io" } }), "release.version", /must be a fixed release/],
     // 13. secrets in env
@@ -218,8 +220,10 @@ describe("profile value checks", () => {
         assert.strictEqual(MIN_KUBERNETES_MINOR, OLDEST_KUBERNETES.minor, "cloud-init reads the bound from profiles/versions.ts");
     });
 
-    it("parses a profile with every hardening rule and plans it unchanged", () => {
+    it("parses the seed profile with every hardening rule in place, and plans it", async () => {
         const p = parseProfile(SEED, { file: "seed.yaml", stack: "dev" });
         assert.deepStrictEqual(p.pools.map((x) => x.name), ["common", "database", "management"]);
+        const planned = await plan({ profile: SEED_PROFILE, stack: "dev" });
+        assert.ok(planned.resources.length > 100, `${planned.resources.length} resources`);
     });
 });
