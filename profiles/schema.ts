@@ -356,9 +356,23 @@ const systemSchema = z.strictObject({
                 .default(2),
         })
         .prefault({}),
-    alertmanager: replicas(2, 1, 5).prefault({}),
-    elasticsearch: replicas(3)
-        .extend({
+    alertmanager: z
+        .strictObject({
+            replicas: count("replicas")
+                .min(2, { error: "must be at least 2 (Alertmanager runs clustered: a single replica drops alerts while it restarts)" })
+                .max(5, { error: "must be at most 5" })
+                .default(2),
+        })
+        .prefault({}),
+    elasticsearch: z
+        .strictObject({
+            replicas: count("replicas")
+                .min(1, { error: "must be at least 1" })
+                .max(50, { error: "must be at most 50" })
+                .refine((n) => n !== 2, {
+                    error: "must be 1, or 3 or more (every node is master-eligible: of two, the one that holds the vote cannot be lost, so the second adds no availability)",
+                })
+                .default(3),
             log_retention_days: count("log_retention_days")
                 .min(1, { error: "must be at least 1" })
                 .max(365, { error: "must be at most 365 (the daily indices live on the Elasticsearch disks)" })

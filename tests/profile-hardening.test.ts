@@ -40,6 +40,8 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a zone's share larger than its subnet", seedWith(network({ agents_subnet: "10.240.16.0/27" })), "infrastructure.network.agents_subnet", /room for 3 nodes in each zone's subnet \(the range is split into one \/29 per zone.*up to 7 nodes in zone 1: widen/],
     ["a zone's share of a big pool", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/24" }, compute: { common_nodes: pool(0, 180) } } }), "infrastructure.network.agents_subnet", /room for 59 nodes in each zone's subnet .* up to 64 nodes in zone 1/],
     ["four of seven masters in one of two zones' /29", seedWith({ tier: "production", infrastructure: { zones: ["2", "3"], network: { masters_subnet: "10.240.0.0/28" }, compute: { masters: { size: 7 } } } }), "infrastructure.network.masters_subnet", /room for 3 masters in each zone's subnet .* but 4 of the 7 masters go to zone 2/],
+    ["two Elasticsearch nodes", seedWith({ system: { elasticsearch: { replicas: 2 } } }), "system.elasticsearch.replicas", /must be 1, or 3 or more/],
+    ["one Alertmanager", seedWith({ system: { alertmanager: { replicas: 1 } } }), "system.alertmanager.replicas", /must be at least 2 \(Alertmanager runs clustered/],
     ["replicas beyond int32", seedWith({ system: { elasticsearch: { replicas: 2 ** 31 } } }), "system.elasticsearch.replicas", /at most 50/],
     ["a thousand service replicas", seedWith(service({ nlp: { service_replicas: 1000 } })), "core.services.nlp.service_replicas", /at most 100/],
     ["a huge backoff_limit", seedWith({ core: { jobs: { "nlp-provisioning": { backoff_limit: 1e9 } } } }), "core.jobs.nlp-provisioning.backoff_limit", /at most 100/],
