@@ -14,7 +14,8 @@ import diff from "microdiff";
 import { MOCK_SUBSCRIPTION, MOCK_TENANT } from "../cli/mocks";
 import { Plan, PlannedResource } from "../cli/plan";
 import { GATE_COMMAND_LABEL, READYZ_SCRIPT, parseApiReadyTimeout } from "../components/system/apiGate";
-import { AUTOSCALER_SECRET, NodeGroup, nodeGroups } from "../components/system/autoscaler";
+import { AUTOSCALER_IMAGE_TAGS, AUTOSCALER_SECRET, NodeGroup, autoscalerImageTag, nodeGroups } from "../components/system/autoscaler";
+import { NEWEST_KUBERNETES, OLDEST_KUBERNETES } from "../profiles/versions";
 import { CHARTS } from "../components/system/charts";
 import { STORAGE_CLASS_NAME } from "../components/system";
 import { POD_SECURITY } from "../components/system/namespaces";
@@ -431,6 +432,8 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
         assert.strictEqual(values.fullnameOverride, "cluster-autoscaler");
         assert.strictEqual(values.extraArgs["balance-similar-node-groups"], true);
         assert.strictEqual(values.secretKeyRefNameOverride, AUTOSCALER_SECRET);
+        // The autoscaler release of the cluster's minor (dev runs 1.33), not the chart's default.
+        assert.deepStrictEqual(values.image, { tag: "v1.33.6" });
         const secret = byType(shown, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === AUTOSCALER_SECRET)!;
         assert.strictEqual((secret.inputs.metadata as any).namespace, "kube-system");
         const data = secret.inputs.stringData as Record<string, string>;
@@ -456,6 +459,14 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
         for (const stranger of ["aura-prod-master-0", "prod-common-00000a", "evil"]) assert.ok(!re.test(stranger), stranger);
         assert.deepStrictEqual(approver.providerIpPrefixes, ["10.240.0.0/24", "10.240.16.0/20"]);
         assert.ok(waitsFor(dev, chartNamed(dev, "metrics-server"), chartNamed(dev, "kubelet-csr-approver").urn), "certificates are approved before metrics-server must be ready");
+    });
+
+    it("pins an autoscaler release for every Kubernetes minor the profile accepts, of that minor", () => {
+        for (let minor = OLDEST_KUBERNETES.minor; minor <= NEWEST_KUBERNETES.minor; minor++) {
+            assert.match(autoscalerImageTag(`1.${minor}.0`), new RegExp(`^v1\\.${minor}\\.\\d+$`), `Kubernetes 1.${minor}`);
+        }
+        assert.strictEqual(Object.keys(AUTOSCALER_IMAGE_TAGS).length, NEWEST_KUBERNETES.minor - OLDEST_KUBERNETES.minor + 1, "no release for a minor the profile refuses");
+        assert.throws(() => autoscalerImageTag("1.40.0"), /no cluster-autoscaler release is pinned for Kubernetes 1\.40/);
     });
 
     it("leaves no kube-system pod without a disruption budget on an agent, so the autoscaler can empty nodes", () => {

@@ -44,10 +44,32 @@ export function autoscalerCredentials(f: ResolvedFacts): Record<(typeof CREDENTI
     };
 }
 
+/**
+ * The cluster-autoscaler release for each Kubernetes minor the installer supports (profiles/
+ * versions.ts): the autoscaler is built and tested against the scheduler of its own minor, and the
+ * chart's default image is the 1.33 one whatever the cluster runs. The newest patch of each
+ * (kubernetes/autoscaler tags cluster-autoscaler-1.<minor>.<patch>).
+ */
+export const AUTOSCALER_IMAGE_TAGS: Readonly<Record<number, string>> = Object.freeze({
+    31: "v1.31.5",
+    32: "v1.32.7",
+    33: "v1.33.6",
+    34: "v1.34.5",
+});
+
+/** The autoscaler image tag for a cluster at `kubernetesVersion` (MAJOR.MINOR.PATCH). */
+export function autoscalerImageTag(kubernetesVersion: string): string {
+    const minor = Number(kubernetesVersion.split(".")[1]);
+    const tag = AUTOSCALER_IMAGE_TAGS[minor];
+    if (!tag) throw new Error(`no cluster-autoscaler release is pinned for Kubernetes 1.${minor}: add it to AUTOSCALER_IMAGE_TAGS`);
+    return tag;
+}
+
 /** Values of chart 9.51.0 (charts/cluster-autoscaler/values.yaml). */
-export function autoscalerValues(groups: NodeGroup[], credentialsChecksum: pulumi.Input<string>): Record<string, unknown> {
+export function autoscalerValues(groups: NodeGroup[], credentialsChecksum: pulumi.Input<string>, kubernetesVersion: string): Record<string, unknown> {
     return {
         cloudProvider: "azure",
+        image: { tag: autoscalerImageTag(kubernetesVersion) },
         // Deployment `cluster-autoscaler`, as the runbook's pods read (the chart would say azure-cluster-autoscaler).
         fullnameOverride: "cluster-autoscaler",
         azureVMType: "vmss",
@@ -74,6 +96,8 @@ export interface AutoscalerArgs {
     facts: ClusterFacts;
     /** The agent scale sets (infra stage). */
     pools: PoolInfo[];
+    /** The cluster's Kubernetes version (profile): the autoscaler release of the same minor runs. */
+    kubernetesVersion: string;
     /** What the objects wait for (foundation). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -101,7 +125,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
         this.chart = pinnedChart(`${name}-chart`, {
             chart: "clusterAutoscaler",
             namespace: "kube-system",
-            values: autoscalerValues(nodeGroups(args.pools), checksum(credentials)),
+            values: autoscalerValues(nodeGroups(args.pools), checksum(credentials), args.kubernetesVersion),
         }, { ...child, dependsOn: [...args.dependsOn, this.secret] });
         // A kube-system pod without a disruption budget holds its node for an hour before the
         // autoscaler may empty it (--blocking-system-pod-distruption-timeout). kubeadm's CoreDNS

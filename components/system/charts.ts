@@ -41,7 +41,7 @@ export const CHARTS = {
         chart: "cluster-autoscaler",
         version: "9.51.0",
         repo: "https://kubernetes.github.io/autoscaler",
-        why: "The official chart; its default image is cluster-autoscaler 1.33, the cluster's minor version",
+        why: "The official chart; it runs the autoscaler release of the cluster's minor version (AUTOSCALER_IMAGE_TAGS in autoscaler.ts)",
     },
     metricsServer: {
         chart: "metrics-server",

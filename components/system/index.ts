@@ -110,7 +110,7 @@ export class SystemStage extends pulumi.ComponentResource {
         }, k8sOpts);
         this.foundation = [this.gate, namespaces, cni, cloudProvider, storage];
 
-        new ClusterAutoscaler(`${name}-autoscaler`, { facts: cluster, pools: args.pools, dependsOn: this.foundation }, k8sOpts);
+        new ClusterAutoscaler(`${name}-autoscaler`, { facts: cluster, pools: args.pools, kubernetesVersion: args.profile.kubernetes.version, dependsOn: this.foundation }, k8sOpts);
         new MetricsServer(`${name}-metrics-server`, {
             environment: profile.environment,
             nodeSubnets: [network.masters_subnet, network.agents_subnet],
