@@ -4,7 +4,7 @@ import { CoreStage, readStackSecrets } from "./components/core";
 import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
-import { checkPromotion } from "./profiles/promotion";
+import { checkPromotion, workloadImages } from "./profiles/promotion";
 import { dropVersionAliases } from "./components/versionAliases";
 
 export = async () => {
@@ -38,12 +38,15 @@ export = async () => {
     if (promoteFrom) {
         const upstream = new pulumi.StackReference(qualifiedStack(promoteFrom));
         const running = await upstream.getOutputDetails("release");
+        const runningImages = await upstream.getOutputDetails("images");
         const refusal = checkPromotion({
             stack: pulumi.getStack(),
             upstream: promoteFrom,
             file: config.require("profile"),
             release: profile.release,
             upstreamRelease: running.value ?? running.secretValue,
+            images: workloadImages(profile),
+            upstreamImages: runningImages.value ?? runningImages.secretValue,
         });
         if (refusal) throw new pulumi.RunError(refusal);
     }
@@ -80,6 +83,7 @@ export = async () => {
         kubernetesVersion: profile.kubernetes.version,
         // What a downstream stack's promotion check reads.
         release: profile.release,
+        images: workloadImages(profile),
         ...infra.outputs,
         kubeconfigs: system.kubeconfigs,
         /** The platform's public address: the Azure load balancer in front of nginx. */

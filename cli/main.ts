@@ -241,7 +241,7 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     try {
         const { runPlan } = await import("./plan");
         const { offlineStackOutputs } = await import("./promote");
-        if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release (assumed to be this profile's)`);
+        if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release and images (assumed to be this profile's)`);
         result = await runPlan({ profile: file, stack, config, secretConfigKeys, showSecrets: flags.showSecrets, stackOutputs: offlineStackOutputs(config, file, stack) });
     } catch (e) {
         const message = inputErrorMessage(e);

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ProfileError, loadProfile } from "../profiles";
-import { setRelease, upstreamVersion } from "../profiles/promotion";
+import { setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
 import { Release } from "../profiles/release";
 import { inputErrorMessage } from "./common";
 import { stackConfig } from "./main";
@@ -33,13 +33,14 @@ class PromoteError extends Error {}
 export function offlineStackOutputs(config: Record<string, string>, profileFile: string, stack: string): Record<string, Record<string, unknown>> {
     const upstream = config["aura:promoteFrom"];
     if (!upstream) return {};
-    let release: Release | undefined;
+    let outputs: { release?: Release; images?: Record<string, string> } = {};
     try {
-        release = loadProfile(profileFile, { stack }).release;
+        const profile = loadProfile(profileFile, { stack });
+        outputs = { release: profile.release, images: workloadImages(profile) };
     } catch {
-        release = undefined; // the plan reports the profile's problems itself
+        // the plan reports the profile's problems itself
     }
-    return { [upstream.split("/").pop() ?? upstream]: { release } };
+    return { [upstream.split("/").pop() ?? upstream]: outputs };
 }
 
 interface PromoteArgs {

@@ -1,7 +1,7 @@
 // Promotion: a stack with `aura:promoteFrom` deploys only the release its upstream stack runs. This
 // file owns the rule the program applies and the profile text edit `aura promote` makes.
 import * as yaml from "js-yaml";
-import { Release } from "./release";
+import { Release, imageFor } from "./release";
 
 /** The command that fixes a refused promotion. */
 export function promoteCommand(upstream: string, stack: string): string {
@@ -15,9 +15,27 @@ export function upstreamVersion(output: unknown): string | undefined {
     return typeof version === "string" && version ? version : undefined;
 }
 
+/** The core workloads of a profile, as far as their images go. */
+interface Workloads {
+    release: Release;
+    core: { services: Record<string, { image?: string }>; jobs: Record<string, { image?: string }> };
+}
+
 /**
- * Why `stack` may not deploy `release`, given the `release` output of its upstream's last deployment;
- * undefined when it may.
+ * The image every core service and job runs, by its profile key path (`core.services.nlp`): the
+ * `images` stack output, which a promoted stack compares with its upstream's.
+ */
+export function workloadImages(profile: Workloads): Record<string, string> {
+    const images: Record<string, string> = {};
+    for (const kind of ["services", "jobs"] as const) {
+        for (const [name, spec] of Object.entries(profile.core[kind])) images[`core.${kind}.${name}`] = imageFor(name, spec.image, profile.release);
+    }
+    return images;
+}
+
+/**
+ * Why `stack` may not deploy `release` and `images`, given the `release` and `images` outputs of its
+ * upstream's last deployment; undefined when it may.
  */
 export function checkPromotion(args: {
     /** The stack being deployed. */
@@ -30,6 +48,10 @@ export function checkPromotion(args: {
     release: Release | undefined;
     /** The upstream's `release` stack output; undefined when it has no deployment. */
     upstreamRelease: unknown;
+    /** The image of every core workload this stack would run (workloadImages). */
+    images: Record<string, string>;
+    /** The upstream's `images` stack output; undefined when its deployment predates it. */
+    upstreamImages: unknown;
 }): string | undefined {
     const { stack, upstream, file, release } = args;
     const running = upstreamVersion(args.upstreamRelease);
@@ -48,6 +70,28 @@ export function checkPromotion(args: {
             `${file}: release.version: ${stack} may deploy only the release ${upstream} runs — got ${release.version}, ` +
             `but ${upstream} runs ${running}. Run \`${promoteCommand(upstream, stack)}\` (writes ${running} into ${file}) ` +
             `and merge that change, or deploy ${release.version} to ${upstream} first.`
+        );
+    }
+    // The release alone does not say what runs: an image override, or another registry, would run
+    // code the upstream never ran.
+    const upstreamImages = args.upstreamImages;
+    if (upstreamImages === null || typeof upstreamImages !== "object" || Array.isArray(upstreamImages)) {
+        return (
+            `${file}: ${stack} promotes from ${upstream}, whose last deployment reports no images (it predates the "images" output, ` +
+            `which says what each service and job runs). Deploy ${upstream} again (pulumi up -s ${upstream}), then ${stack}.`
+        );
+    }
+    const runs = upstreamImages as Record<string, unknown>;
+    const known = new Set(Object.values(runs).filter((v): v is string => typeof v === "string"));
+    const strangers = Object.entries(args.images).filter(([, image]) => !known.has(image));
+    if (strangers.length) {
+        const line = ([key, image]: [string, string]) =>
+            `${key}: would run ${image}, which ${upstream} does not run` +
+            (typeof runs[key] === "string" ? ` (${upstream}'s ${key.split(".").pop()} runs ${String(runs[key])})` : "");
+        return (
+            `${file}: ${stack} may run only images ${upstream} runs (aura:promoteFrom):\n` +
+            strangers.slice(0, 20).map((s) => `  - ${line(s)}`).join("\n") +
+            `\nSet the image (or release.registry) to what ${upstream} runs, or deploy the image to ${upstream} first.`
         );
     }
     return undefined;

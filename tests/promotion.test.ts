@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { promote } from "../cli/promote";
-import { setRelease } from "../profiles/promotion";
+import { loadProfile } from "../profiles";
+import { setRelease, workloadImages } from "../profiles/promotion";
 import { ROOT, plan } from "./helpers";
 
 const PROD = path.join(ROOT, "profiles", "prod.yaml");
@@ -20,11 +21,40 @@ describe("promotion", () => {
         assert.doesNotMatch(fs.readFileSync(path.join(ROOT, "index.ts"), "utf8"), /["'`]dev["'`]/);
     });
 
-    it("plans prod when dev runs the same release, and publishes the release", async () => {
-        const p = await plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: PROD_RELEASE } } });
+    /** What dev's last deployment reports when it runs prod's profile's release and images. */
+    const devRunning = () => ({ release: PROD_RELEASE, images: workloadImages(loadProfile(PROD, { stack: "prod" })) });
+
+    it("plans prod when dev runs the same release and images, and publishes both", async () => {
+        const dev = devRunning();
+        const p = await plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev } });
         assert.deepStrictEqual(p.outputs.release, PROD_RELEASE);
+        assert.deepStrictEqual(p.outputs.images, dev.images);
+        assert.strictEqual(p.outputs.images["core.services.nlp"], "auraplatform.azurecr.io/nlp:2026.11.1");
+        assert.strictEqual(p.outputs.images["core.jobs.nlp-provisioning"], "auraplatform.azurecr.io/nlp-provisioning:2026.11.1");
         const ref = p.resources.length; // the whole program ran
         assert.ok(ref > 20, `${ref} resources`);
+    });
+
+    it("refuses an image dev does not run, even at the same release (an image override, another registry)", async () => {
+        const text = fs.readFileSync(PROD, "utf8").replace(/^core:\n/m, "core:\n  jobs:\n    nlp-provisioning: { image: example.io/nlp-provisioning:2099.1.0 }\n");
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aura-promotion-test-")), "prod.yaml");
+        try {
+            fs.writeFileSync(file, text);
+            await assert.rejects(plan({ profile: file, stack: "prod", config: PROMOTED, stackOutputs: { dev: devRunning() } }), (e: Error) => {
+                assert.match(e.message, /prod may run only images dev runs \(aura:promoteFrom\)/);
+                assert.match(e.message, /core\.jobs\.nlp-provisioning: would run example\.io\/nlp-provisioning:2099\.1\.0, which dev does not run \(dev's nlp-provisioning runs auraplatform\.azurecr\.io\/nlp-provisioning:2026\.11\.1\)/);
+                return true;
+            });
+        } finally {
+            fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        }
+    });
+
+    it("refuses to promote from a dev deployment that reports no images (it predates the output)", async () => {
+        await assert.rejects(plan({ profile: PROD, stack: "prod", config: PROMOTED, stackOutputs: { dev: { release: PROD_RELEASE } } }), (e: Error) => {
+            assert.match(e.message, /dev, whose last deployment reports no images .* Deploy dev again \(pulumi up -s dev\), then prod/);
+            return true;
+        });
     });
 
     it("refuses a release dev does not run, naming both versions and the fix", async () => {
