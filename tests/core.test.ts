@@ -13,7 +13,7 @@ import { METRICS_PORT_NAME } from "../components/system/monitoring";
 import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
 import { imageProblem } from "../profiles/release";
 import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
-import { k8sObjects, planProgram, testProvider, validateK8s } from "./k8s-helpers";
+import { k8sObjects, planProgram, testProvider, unknownFields, validateK8s } from "./k8s-helpers";
 
 const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
 const SECRET = "s3cr3t-Bot-Token-4f9a2c";
@@ -417,6 +417,25 @@ describe("core stage", () => {
             const defaults = await planCore(SEED, {}, true);
             assert.ok(k8sObjects(defaults).length >= 30);
             for (const r of k8sObjects(defaults)) await validateK8s(r);
+        });
+
+        it("no object of the dev or prod plan has a field its kind does not declare (a misspelt key the API server would drop)", async function () {
+            this.timeout(120_000);
+            for (const [profile, stack] of [[path.join(ROOT, "profiles", "dev.yaml"), "dev"], [path.join(ROOT, "profiles", "prod.yaml"), "prod"]]) {
+                const objects = k8sObjects(await plan({ profile, stack, showSecrets: true }));
+                assert.ok(objects.length > 40, `${stack}: ${objects.length} objects`);
+                assert.deepStrictEqual(unknownFields(objects), [], stack);
+            }
+        });
+
+        it("the unknown-field check finds a misspelt key at any depth (the check can fail)", () => {
+            const d = object(full, kinds.deployment, "web-sdk");
+            const template = spec(d).template;
+            const container = { ...template.spec.containers[0], imagePullPolicyy: "Always" };
+            const misspelt = { ...d, inputs: { ...d.inputs, spec: { ...spec(d), template: { ...template, spec: { ...template.spec, containers: [container] } } } } };
+            const problems = unknownFields([d, misspelt]);
+            assert.strictEqual(problems.length, 1, problems.join("\n"));
+            assert.match(problems[0], /^kubernetes:apps\/v1:Deployment .*web-sdk.*'"imagePullPolicyy"' does not exist in type 'IContainer'/);
         });
 
         it("the validator rejects a wrong object (the check can fail)", async () => {

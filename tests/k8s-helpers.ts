@@ -65,3 +65,50 @@ export async function validateK8s(r: Pick<PlannedResource, "type" | "name" | "in
         throw new Error(`${r.type} ${r.name} does not validate: ${(e as Error).message}`, { cause: e });
     }
 }
+
+/**
+ * Fields of planned objects that their kind's schema does not have (a misspelt key): the OpenAPI
+ * validator ignores unknown fields, as the API server's non-strict decoding drops them. The objects
+ * are type-checked as object literals against kubernetes-models' interfaces of each kind, where
+ * TypeScript reports every property its type does not declare. Returns one line per unknown field.
+ */
+export function unknownFields(resources: Array<Pick<PlannedResource, "type" | "name" | "inputs">>): string[] {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts = require("typescript") as typeof import("typescript");
+    const lines: string[] = [];
+    const owners: string[] = [];
+    resources.forEach((r, i) => {
+        const [, group, version, kind] = /^kubernetes:([^/]+)\/([^:]+):(\w+)$/.exec(r.type) ?? [];
+        if (!kind) throw new Error(`not a Kubernetes type token: ${r.type}`);
+        const modulePath = group === "core" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+        const apiVersion = group === "core" ? version : `${group}/${version}`;
+        lines.push(`import type { I${kind} as T${i} } from "${modulePath}";`);
+        owners[lines.length + 1] = `${r.type} ${r.name}`;
+        lines.push(`export const o${i}: T${i} = ${JSON.stringify({ ...r.inputs, apiVersion, kind })};`);
+    });
+    const file = `${process.cwd()}/aura-unknown-fields.ts`;
+    const options: import("typescript").CompilerOptions = {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        types: [],
+    };
+    const host = ts.createCompilerHost(options);
+    const source = ts.createSourceFile(file, lines.join("\n"), ts.ScriptTarget.ES2022, true);
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (name, ...rest) => (name === file ? source : getSourceFile(name, ...rest));
+    const program = ts.createProgram([file], options, host);
+    const unresolved = program.getSemanticDiagnostics(source).filter((d) => d.code === 2307);
+    if (unresolved.length) throw new Error(ts.flattenDiagnosticMessageText(unresolved[0].messageText, " "));
+    // 2353: "Object literal may only specify known properties"; 2561: the same, with a suggestion.
+    return program
+        .getSemanticDiagnostics(source)
+        .filter((d) => d.code === 2353 || d.code === 2561)
+        .map((d) => {
+            const line = source.getLineAndCharacterOfPosition(d.start ?? 0).line + 1;
+            return `${owners[line] ?? "?"}: ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`;
+        });
+}

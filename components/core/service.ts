@@ -170,8 +170,8 @@ export class PlatformService extends pulumi.ComponentResource {
 }
 
 /**
- * Spread a service's pods over zones, then nodes. ScheduleAnyway: the common pool is one scale set
- * across zones, so the cluster-autoscaler cannot add a node in a chosen zone, and a hard constraint
+ * Spread a service's pods over zones, then nodes. ScheduleAnyway: a zone's scale set may be at its
+ * max_size share, or the autoscaler may not add a node in that zone in time, and a hard constraint
  * could leave pods Pending for good; the scheduler still prefers the spread layout. matchLabelKeys
  * counts only the current ReplicaSet's pods, so a rollout does not skew against the old ones.
  */

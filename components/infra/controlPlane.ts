@@ -251,8 +251,10 @@ export class ControlPlane extends pulumi.ComponentResource {
                 tags: { ...tags, role: "master", ...(zone ? { zone } : {}) },
             }, {
                 ...parent,
-                // One master at a time: an update that restarts a VM (a size change) waits until the
-                // previous master is back, so etcd never loses two members at once.
+                // One master after another: an update that restarts a VM (a size change) starts when
+                // the previous master's update returns, i.e. Azure runs that VM again; its etcd member
+                // may still be catching up (docs/operations.md, "Change instance types": one master
+                // per `pulumi up --target` when that matters).
                 dependsOn: [...args.bootDependencies, ...(previous ? [previous] : [])],
                 // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
                 // a newer boot script applies to masters created from now on. The image's "latest" is
