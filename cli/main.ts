@@ -273,6 +273,33 @@ async function writePicture(result: Plan, file: string): Promise<number> {
     return 0;
 }
 
+/**
+ * What a reviewer looks for in a resource, on its line of the tree: sizes and zones, pool bounds,
+ * chart versions, autoscaling bounds, disruption budgets. The JSON plan has everything.
+ */
+export function resourceFacts(r: PlannedResource): string {
+    const i = r.inputs as Record<string, any>;
+    const zone = Array.isArray(i.zones) && i.zones.length ? `, zone ${i.zones.join(", ")}` : "";
+    switch (r.type) {
+        case "azure-native:compute:VirtualMachine":
+            return `${i.hardwareProfile?.vmSize}${zone}`;
+        case "azure-native:compute:VirtualMachineScaleSet":
+            return `${i.sku?.name}${zone}, ${i.tags?.min}..${i.tags?.max} nodes, now ${i.sku?.capacity}`;
+        case "kubernetes:helm.sh/v4:Chart":
+            return `chart ${i.chart} ${i.version}`;
+        case "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": {
+            const cpu = (i.spec?.metrics as any[] | undefined)?.find((m) => m.resource?.name === "cpu")?.resource?.target?.averageUtilization;
+            return `${i.spec?.minReplicas}..${i.spec?.maxReplicas} replicas${cpu ? ` at ${cpu}% CPU` : ""}`;
+        }
+        case "kubernetes:apps/v1:Deployment":
+            return i.spec?.replicas === undefined ? "replicas from its HPA" : `${i.spec.replicas} replica${i.spec.replicas === 1 ? "" : "s"}`;
+        case "kubernetes:policy/v1:PodDisruptionBudget":
+            return i.spec?.minAvailable !== undefined ? `minAvailable ${i.spec.minAvailable}` : `maxUnavailable ${i.spec?.maxUnavailable}`;
+        default:
+            return "";
+    }
+}
+
 function renderTree(plan: Plan, placeholders: string[]): string {
     const lines: string[] = [`Plan for stack ${plan.stack} (${plan.profile}): ${plan.resources.length} resources`];
     if (placeholders.length) lines.push(`(placeholder values for stack config that is unset or unreadable offline: ${placeholders.join(", ")})`);
@@ -290,7 +317,8 @@ function renderTree(plan: Plan, placeholders: string[]): string {
             if (r.options.protect) flags.push("protect");
             if (r.options.ignoreChanges) flags.push(`ignoreChanges: ${r.options.ignoreChanges.join(", ")}`);
             const flagText = flags.length ? `  [${flags.join("; ")}]` : "";
-            lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.type}  ${r.name}${flagText}`);
+            const facts = resourceFacts(r);
+            lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.type}  ${r.name}${facts ? `  (${facts})` : ""}${flagText}`);
             walk(r.urn, `${prefix}${last ? "   " : "│  "}`);
         });
     };

@@ -122,7 +122,13 @@ describe("aura plan", () => {
         const out = execFileSync("node", [path.join(ROOT, "bin", "aura.js"), "plan", "profiles/dev.yaml"], { cwd: ROOT, encoding: "utf8" });
         assert.match(out, /^Plan for stack dev \(profiles\/dev\.yaml\): \d+ resources/);
         assert.match(out, /├─ aura:infra:InfraStage {2}aura-dev\n│ {2}├─ /);
-        assert.match(out, /azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common-z1\n/);
+        // What a reviewer looks for, on the resource's line.
+        assert.match(out, /azure-native:compute:VirtualMachineScaleSet {2}aura-dev-common-z1 {2}\(Standard_DS2_v2, zone 1, 1\.\.3 nodes, now 1\)\n/);
+        assert.match(out, /azure-native:compute:VirtualMachine {2}aura-dev-master-0 {2}\(Standard_DS2_v2, zone 1\)/);
+        assert.match(out, /kubernetes:helm\.sh\/v4:Chart {2}aura-dev-cni-cilium {2}\(chart cilium \d+\.\d+\.\d+\)/);
+        assert.match(out, /kubernetes:autoscaling\/v2:HorizontalPodAutoscaler {2}aura-dev-api-gw {2}\(2\.\.6 replicas at 80% CPU\)/);
+        assert.match(out, /kubernetes:apps\/v1:Deployment {2}aura-dev-insights-loader {2}\(1 replica\)/);
+        assert.match(out, /kubernetes:apps\/v1:Deployment {2}aura-dev-api-gw {2}\(replicas from its HPA\)/);
         assert.match(out, /azure-native:compute:Disk {2}aura-dev-master-0-etcd {2}\[protect\]/);
         assert.match(out, /adminKubeconfig: \[secret\]/);
     });
