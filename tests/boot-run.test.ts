@@ -16,6 +16,7 @@ import {
     METADATA_CONTAINERS,
     renderAgentCloudInit,
     renderMasterCloudInit,
+    renderMasterSettleScript,
 } from "../components/infra/cloudinit";
 import { CONTAINERD_APT_VERSION } from "../components/infra/pins";
 import { caCertHash } from "../components/infra/pki";
@@ -344,6 +345,30 @@ describe("boot scripts run against stub commands", function () {
         // The joiner's exec into the first master's etcd waits for that kubelet's serving
         // certificate, which the first master approves itself (kubelet-csr-approver comes later).
         assert.deepEqual(world.read("csr-approved").trim().split("\n").sort(), hosts.map((h) => `${h} csr-${h}`));
+    });
+
+    it("the gate after a master's VM changed: nothing to wait for in a first boot; after a restart, it returns only once the master is back", async () => {
+        const root = world.node("aura-prod-master-1", MASTER_DOC);
+        const gate = "var/lib/aura/settle.sh";
+        fs.mkdirSync(path.join(root, "var/lib/aura"), { recursive: true });
+        fs.writeFileSync(path.join(root, gate), renderMasterSettleScript({ ...CLUSTER, metadata: { blobEndpoint: BLOB_ENDPOINT, identityClientId: MASTER_ID }, vmSize: "Standard_D4s_v5" }));
+        const first = world.run("aura-prod-master-1", root, gate, "10.240.0.5");
+        assert.equal(first.status, 0, first.output);
+        assert.match(first.output, /aura-prod-master-1 \(Standard_D4s_v5\) is in its first boot: nothing to wait for/);
+        // Booted before, just restarted by a resize: the gate waits for the node to be Ready.
+        fs.writeFileSync(path.join(root, "var/lib/aura/bootstrap.done"), "");
+        fs.mkdirSync(path.join(root, "etc/kubernetes"), { recursive: true });
+        fs.writeFileSync(path.join(root, "etc/kubernetes/admin.conf"), "apiVersion: v1\n");
+        const waiting = world.start("aura-prod-master-1", root, gate, "10.240.0.5");
+        let ended = false;
+        void waiting.then(() => (ended = true));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        assert.ok(!ended, "the gate returned before the node was Ready");
+        world.write("node-ready-aura-prod-master-1", "");
+        const back = await waiting;
+        assert.equal(back.status, 0, back.output);
+        assert.match(back.output, /is not Ready yet/);
+        assert.match(back.output, /aura-prod-master-1 \(Standard_D4s_v5\) is back: control plane healthy, node Ready/);
     });
 
     it("a containerd pin the archive no longer offers fails the boot with what the archive has and where to pin", () => {

@@ -204,6 +204,9 @@ case "$args" in
       *"member list"*) cat "$STUB_STATE/etcd-members" ;;
       *"member remove"*) for last; do :; done; echo "$last" >> "$STUB_STATE/etcd-removed" ;;
     esac ;;
+  # A node's Ready condition: True once the test says so (node-ready-<host>).
+  *"get node "*)
+    if [[ -f "$STUB_STATE/node-ready-$STUB_HOSTNAME" ]]; then echo True; else echo False; fi ;;
   # The kubelet's serving certificate request, pending until approved (serverTLSBootstrap).
   *"get csr"*)
     if [[ ! -f "$STUB_STATE/serving-approved-$STUB_HOSTNAME" ]]; then echo "csr-$STUB_HOSTNAME system:node:$STUB_HOSTNAME"; fi

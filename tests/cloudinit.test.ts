@@ -29,6 +29,7 @@ import {
   encodeCustomData,
   renderAgentCloudInit,
   renderMasterCloudInit,
+  renderMasterSettleScript,
   renderMasterUpgradeScript,
 } from "../components/infra/cloudinit";
 import { monitoringValues } from "../components/system/monitoring";
@@ -55,6 +56,7 @@ const DOCS = {
 /** Every script a master runs: the boot, the timers' scripts and the Run Command's upgrade. */
 const MASTER_SCRIPTS: Record<string, string> = {
   upgrade: renderMasterUpgradeScript({ ...CLUSTER, metadata: METADATA }),
+  settle: renderMasterSettleScript({ ...CLUSTER, metadata: METADATA, vmSize: "Standard_D4s_v5" }),
 };
 type DocName = keyof typeof DOCS;
 const DOC_NAMES = Object.keys(DOCS) as DocName[];

@@ -30,7 +30,8 @@ function prodWith(replacements: Array<[string | RegExp, string]>): string {
 
 const VERSION_LINE = 'version: "1.33.5"';
 const masters = (p: Plan) => byType(p, "azure-native:compute:VirtualMachine");
-const runCommands = (p: Plan) => byType(p, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine");
+/** The masters' Kubernetes upgrade commands (each master also has its gate, `aura-settle`). */
+const runCommands = (p: Plan) => byType(p, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine").filter((c) => c.inputs.runCommandName === "aura-kubernetes-version");
 
 /** A VM's inputs without the ones `ignoreChanges` keeps from ever reaching Azure. */
 function comparableInputs(vm: PlannedResource): unknown {

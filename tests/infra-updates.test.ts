@@ -170,13 +170,30 @@ describe("infra stage: later updates of a running environment", () => {
     });
 
     describe("masters", () => {
-        it("update one after another: each master depends on the previous one", () => {
+        it("update one after another: each master waits for the previous one to be back (its gate), not only for its VM", async () => {
+            const gatesOf = (p: Plan) => byType(p, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine").filter((c) => c.inputs.runCommandName === "aura-settle");
             const vms = byType(prod, "azure-native:compute:VirtualMachine");
+            const gates = gatesOf(prod);
             assert.strictEqual(vms.length, 5);
+            assert.deepStrictEqual(gates.map((g) => g.inputs.vmName), vms.map((vm) => vm.inputs.vmName));
             vms.forEach((vm, i) => {
-                const others = vms.filter((_, j) => j !== i && vm.options.dependsOn?.includes(vms[j].urn));
-                assert.deepStrictEqual(others.map((o) => o.name), i === 0 ? [] : [vms[i - 1].name]);
+                const deps = vm.options.dependsOn ?? [];
+                assert.deepStrictEqual(gates.filter((g) => deps.includes(g.urn)).map((g) => g.name), i === 0 ? [] : [gates[i - 1].name]);
+                // The gate runs on its own master, after it; it stops the deployment when the master does not come back.
+                assert.ok(gates[i].options.dependsOn?.includes(vm.urn));
+                assert.strictEqual(gates[i].inputs.treatFailureAsDeploymentFailure, true);
+                assert.strictEqual(gates[i].inputs.asyncExecution, false);
             });
+            // A resize changes every gate (so each runs again, after its VM) and no upgrade command.
+            const text = fs.readFileSync(PROD, "utf8").replace('size: 5\n      type: "Standard_DS2_v2"', 'size: 5\n      type: "Standard_DS3_v2"');
+            const resized = await plan({ profile: tempFile("prod.yaml", text), stack: "prod" });
+            const script = (g: PlannedResource) => (g.inputs.source as { script: string }).script;
+            gatesOf(resized).forEach((g, i) => {
+                assert.notStrictEqual(script(g), script(gates[i]));
+                assert.match(script(g), /^readonly VM_SIZE='Standard_DS3_v2'$/m);
+            });
+            const upgrades = (p: Plan) => byType(p, "azure-native:compute:VirtualMachineRunCommandByVirtualMachine").filter((c) => c.inputs.runCommandName === "aura-kubernetes-version").map(script);
+            assert.deepStrictEqual(upgrades(resized), upgrades(prod));
         });
 
         it("take a new SSH key through the VMAccess extension; the VM's own key list is ignored after creation", async () => {

@@ -275,7 +275,7 @@ function readScript(name: string): string {
 }
 
 type Setting = [string, string | readonly string[]];
-type ScriptTask = "role-master" | "role-agent" | "renew-certs" | "join-token" | "upgrade-master";
+type ScriptTask = "role-master" | "role-agent" | "renew-certs" | "join-token" | "upgrade-master" | "settle-master";
 
 /** One script: shebang, strict mode, settings, the libraries, then the task file. */
 function renderScript(task: ScriptTask, master: boolean, settings: Setting[]): string {
@@ -711,6 +711,17 @@ export function renderMasterCloudInit(args: MasterCloudInitArgs): string {
 export function renderMasterUpgradeScript(args: MasterCloudInitArgs): string {
   checkCluster(args);
   return renderScript("upgrade-master", true, masterSettings(args, "upgrade", "/var/log/aura-upgrade.log"));
+}
+
+/**
+ * The gate after a master's VM changed (settle-master.sh): waits until the master is back (control
+ * plane healthy, node Ready) when it has booted before; nothing during its first boot. The VM size
+ * is part of the script, so a resize changes the Run Command, which then runs again.
+ */
+export function renderMasterSettleScript(args: MasterCloudInitArgs & { vmSize: string }): string {
+  checkCluster(args);
+  if (typeof args.vmSize !== "string" || !/^[A-Za-z0-9_]+$/.test(args.vmSize)) fail("vmSize", args.vmSize, "an Azure VM size such as Standard_D4s_v5");
+  return renderScript("settle-master", true, [...masterSettings(args, "settle", "/var/log/aura-settle.log"), ["VM_SIZE", args.vmSize]]);
 }
 
 /**

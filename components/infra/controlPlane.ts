@@ -13,7 +13,7 @@ import * as compute from "@pulumi/azure-native/compute";
 import * as network from "@pulumi/azure-native/network";
 import type * as types from "@pulumi/azure-native/types";
 import { parseCidr } from "../../profiles/cidr";
-import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterUpgradeScript } from "./cloudinit";
+import { MasterCloudInitArgs, encodeCustomData, renderMasterCloudInit, renderMasterSettleScript, renderMasterUpgradeScript } from "./cloudinit";
 import { masterName } from "./names";
 import { SSH_ACCESS_EXTENSION, sshAccessSettings, supportsAcceleratedNetworking, zonesInput } from "./nodes";
 import { ETCD_DISK_SPEC, NODE_IMAGE } from "./pins";
@@ -101,6 +101,8 @@ export class ControlPlane extends pulumi.ComponentResource {
     readonly masters: compute.VirtualMachine[];
     /** One Run Command per master bringing it to the profile's Kubernetes version, chained in order. */
     readonly upgrades: compute.VirtualMachineRunCommandByVirtualMachine[];
+    /** One Run Command per master that returns once a restarted master is back; the next master waits for it. */
+    readonly gates: compute.VirtualMachineRunCommandByVirtualMachine[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aura:infra:ControlPlane", name, {}, opts);
@@ -171,6 +173,7 @@ export class ControlPlane extends pulumi.ComponentResource {
 
         this.masters = [];
         this.upgrades = [];
+        this.gates = [];
         // Every master boots from the same document and decides at boot whether to create or join.
         const bootArgs: pulumi.Output<MasterCloudInitArgs> = pulumi
             .all([this.apiServerHost, args.metadata.blobEndpoint, args.metadata.identityClientId])
@@ -186,6 +189,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             }));
         const customData = bootArgs.apply((a) => encodeCustomData(renderMasterCloudInit(a)));
         const upgradeScript = bootArgs.apply(renderMasterUpgradeScript);
+        const settleScript = bootArgs.apply((a) => renderMasterSettleScript({ ...a, vmSize: args.vmSize }));
         for (let i = 0; i < args.count; i++) {
             const vmName = masterName(args.environment, i);
             const zone: string | undefined = args.zones[i % args.zones.length];
@@ -220,7 +224,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 tags: { ...tags, role: "etcd" },
             }, { ...parent, protect: true });
 
-            const previous = this.masters[i - 1];
+            const previous = this.gates[i - 1];
             const master = new compute.VirtualMachine(vmName, {
                 resourceGroupName,
                 location,
@@ -251,10 +255,9 @@ export class ControlPlane extends pulumi.ComponentResource {
                 tags: { ...tags, role: "master", ...(zone ? { zone } : {}) },
             }, {
                 ...parent,
-                // One master after another: an update that restarts a VM (a size change) starts when
-                // the previous master's update returns, i.e. Azure runs that VM again; its etcd member
-                // may still be catching up (docs/operations.md, "Change instance types": one master
-                // per `pulumi up --target` when that matters).
+                // One master after another: an update that restarts a VM (a size change) starts only
+                // once the previous master is back, control plane healthy and node Ready (its gate
+                // below), so etcd never misses two members.
                 dependsOn: [...args.bootDependencies, ...(previous ? [previous] : [])],
                 // Custom data is read once, at first boot, and Azure refuses to change it afterwards:
                 // a newer boot script applies to masters created from now on. The image's "latest" is
@@ -279,6 +282,21 @@ export class ControlPlane extends pulumi.ComponentResource {
                 protectedSettings: sshAccessSettings(ADMIN_USERNAME, args.sshPublicKey),
                 tags,
             }, parent);
+
+            // The gate the next master's VM waits for: after a change that restarted this VM (its
+            // size is in the script, so a resize runs it again), it waits for the master to be back;
+            // during a first boot it returns at once, and masters boot side by side.
+            this.gates.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-settle`, {
+                resourceGroupName,
+                location,
+                vmName: master.name,
+                runCommandName: "aura-settle",
+                source: { script: settleScript },
+                asyncExecution: false,
+                treatFailureAsDeploymentFailure: true,
+                timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
+                tags: { ...tags, vmSize: args.vmSize },
+            }, parent));
 
             // The Kubernetes version reaches existing masters here, never through a VM update: the
             // script waits for the boot, does nothing when the master already runs the version,

@@ -220,7 +220,7 @@ export class InfraStage extends pulumi.ComponentResource {
             joinToken: { blobEndpoint: store.blobEndpoint, identityId: store.agentIdentity.id, identityClientId: store.agentIdentity.clientId },
             sshPublicKey: args.sshPublicKey,
             deployedScaleSets: args.deployedScaleSets ?? [],
-            readAfter: pulumi.all([...controlPlane.masters.map((m) => m.id), ...controlPlane.upgrades.map((u) => u.id)]),
+            readAfter: pulumi.all([...controlPlane.masters, ...controlPlane.gates, ...controlPlane.upgrades].map((r) => r.id)),
             tags,
         }, { ...parent, dependsOn: [controlPlane, store.agentAssignment] }); // after every master's upgrade
 
