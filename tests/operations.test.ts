@@ -1,7 +1,9 @@
 // The runbook (docs/operations.md) covers every procedure of the seed's runbook, each with the old
 // command beside the new form, and the profile edits it prescribes are ones the profile accepts.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { parseProfile } from "../profiles";
@@ -28,6 +30,7 @@ const PROCEDURES: Record<string, RegExp> = {
     "Rotate the service principal": /aks-engine#724/,
     "Give a user a kubeconfig": /root kubeconfig/,
     "Read logs": /kubectl logs -f -l app=aura-bot -n aura-\$ENV/,
+    "Upgrade Kubernetes": /aks-engine upgrade/,
 };
 
 describe("operations runbook", () => {
@@ -46,6 +49,24 @@ describe("operations runbook", () => {
         }
         assert.match(section("The change procedure (used by every section below)"), /pulumi up -s \$ENV/);
         assert.match(section("Rotate the service principal"), /pulumi config set aura:servicePrincipalRotation 2 -s \$ENV.*pulumi up -s \$ENV/s);
+    });
+
+    it("rolls the agents after a Kubernetes upgrade with a script shellcheck accepts", () => {
+        const text = section("Upgrade Kubernetes");
+        assert.match(text, /profile `kubernetes\.version`/);
+        assert.match(text, /Running agents keep theirs/);
+        const script = /```sh\n([\s\S]*?)```/.exec(text)?.[1];
+        assert.ok(script, "a shell block");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-runbook-"));
+        try {
+            const file = path.join(dir, "roll.sh");
+            fs.writeFileSync(file, `#!/usr/bin/env bash\nENV=dev\n${script}`);
+            const r = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
+            assert.strictEqual(r.error, undefined, "shellcheck is installed (scripts/install-validators.sh)");
+            assert.strictEqual(r.status, 0, r.stdout);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("prescribes profile edits the profile accepts", () => {
