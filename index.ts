@@ -74,6 +74,7 @@ export = async () => {
         provider: system.provider,
         dependsOn: system.foundation,
         databaseSecrets: system.databaseSecrets,
+        databasePasswords: system.databasePasswords,
         secrets,
     }, { dependsOn: [system] });
 

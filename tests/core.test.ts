@@ -60,7 +60,7 @@ const coreJobs = (p: Plan) => byType(p, kinds.job).filter((j) => (j.inputs.metad
 const container = (r: PlannedResource) => spec(r).template.spec.containers[0];
 
 /** Plans the core stage alone for a profile, with a literal provider. */
-function planCore(profileText: string, secrets: Record<string, string>, showSecrets = false): Promise<Plan> {
+function planCore(profileText: string, secrets: Record<string, string>, showSecrets = false, mongodbPassword = "mongodb-password-1"): Promise<Plan> {
     const profile = parseProfile(profileText, { file: "core.yaml", stack: "dev" });
     return planProgram(() => {
         const core = new CoreStage("aura-dev", {
@@ -69,6 +69,7 @@ function planCore(profileText: string, secrets: Record<string, string>, showSecr
             provider: testProvider(),
             dependsOn: [],
             databaseSecrets: { postgresql: "aura-postgresql", mongodb: "aura-mongodb" },
+            databasePasswords: { postgresql: pulumi.secret("postgresql-password-1"), mongodb: pulumi.secret(mongodbPassword) },
             secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
         });
         return { publicAddress: core.publicAddress };
@@ -323,6 +324,13 @@ describe("core stage", () => {
             assert.notStrictEqual(annotations(rotated)["checksum/secret"], annotations(base)["checksum/secret"]);
             assert.strictEqual(annotations(rotated)["checksum/config"], annotations(base)["checksum/config"]);
             assert.notStrictEqual(annotations(reconfigured)["checksum/config"], annotations(base)["checksum/config"]);
+            // A new password of a database the service reads (aura-bot: mongodb) rolls it too; a
+            // service that reads no database has no such annotation.
+            const newPassword = await planCore(CORE, { "bot-token": SECRET }, false, "mongodb-password-2");
+            assert.match(annotations(base)["checksum/databases"], /^[0-9a-f]{64}$/);
+            assert.notStrictEqual(annotations(newPassword)["checksum/databases"], annotations(base)["checksum/databases"]);
+            assert.strictEqual(annotations(newPassword)["checksum/secret"], annotations(base)["checksum/secret"]);
+            assert.strictEqual(spec(object(base, kinds.deployment, "web-sdk")).template.metadata.annotations?.["checksum/databases"], undefined);
             // An HMAC under a secret key, not a bare hash someone could test guesses against.
             const crypto = await import("crypto");
             const bare = crypto.createHash("sha256").update(SECRET).digest("hex");

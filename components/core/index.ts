@@ -7,7 +7,7 @@ import { Profile, SINGLETON_SERVICES, imageFor } from "../../profiles";
 import { ProvisioningJob } from "./job";
 import { PlatformService } from "./service";
 import { secretMissingError, secretUses } from "./secrets";
-import type { DatabaseSecrets } from "./workload";
+import type { DatabasePasswords, DatabaseSecrets } from "./workload";
 
 export { PlatformService } from "./service";
 export { ProvisioningJob } from "./job";
@@ -27,6 +27,8 @@ export interface CoreStageArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
     /** Names of the system stage's database Secrets in the core namespace. */
     databaseSecrets: DatabaseSecrets;
+    /** The databases' passwords (secret), for the pods' fingerprints. */
+    databasePasswords: DatabasePasswords;
     /** Stack secrets (`aura:secrets.<name>`) by name: every one the profile's `secret_env` entries name. */
     secrets: Record<string, pulumi.Output<string>>;
 }
@@ -45,7 +47,7 @@ export class CoreStage extends pulumi.ComponentResource {
 
         // Key of the HMAC that fingerprints secret values in pod annotations (kept in state, secret).
         const checksumKey = new random.RandomPassword(`${name}-checksum-key`, { length: 32, special: false }, { parent: this }).result;
-        const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, checksumKey };
+        const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, databasePasswords: args.databasePasswords, checksumKey };
 
         for (const [service, spec] of Object.entries(profile.core.services)) {
             this.services[service] = new PlatformService(`${name}-${service}`, {

@@ -42,6 +42,7 @@ export class ProvisioningJob extends pulumi.ComponentResource {
             databases: spec.databases,
             secrets: args.secrets,
             databaseSecrets: args.databaseSecrets,
+            databasePasswords: args.databasePasswords,
             checksumKey: args.checksumKey,
             dependsOn: args.dependsOn,
         }, opt);

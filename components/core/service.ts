@@ -55,6 +55,7 @@ export class PlatformService extends pulumi.ComponentResource {
             databases: spec.databases,
             secrets: args.secrets,
             databaseSecrets: args.databaseSecrets,
+            databasePasswords: args.databasePasswords,
             checksumKey: args.checksumKey,
             dependsOn: args.dependsOn,
         }, opt);

@@ -55,6 +55,8 @@ export interface DatabaseSecrets {
     postgresql: string;
     mongodb: string;
 }
+/** Each database's password (secret), as the system stage made it: what a workload's pods are fingerprinted with. */
+export type DatabasePasswords = Record<keyof DatabaseSecrets, pulumi.Output<string>>;
 /** Prefix of each database's variables: POSTGRESQL_HOST, MONGODB_URI, … */
 export const DATABASE_ENV_PREFIX: Record<keyof DatabaseSecrets, string> = { postgresql: "POSTGRESQL_", mongodb: "MONGODB_" };
 
@@ -68,6 +70,8 @@ export interface WorkloadInputs {
     secrets: Record<string, pulumi.Output<string>>;
     /** The system stage's database Secrets. */
     databaseSecrets: DatabaseSecrets;
+    /** Their passwords: a new one rolls the pods that read it. */
+    databasePasswords: DatabasePasswords;
     /** HMAC key for the secret checksum (secret). */
     checksumKey: pulumi.Output<string>;
 }
@@ -89,6 +93,8 @@ export interface WorkloadConfigArgs {
     secrets: Record<string, pulumi.Output<string>>;
     /** The system stage's database Secrets. */
     databaseSecrets: DatabaseSecrets;
+    /** Their passwords: a new one rolls the pods that read it. */
+    databasePasswords: DatabasePasswords;
     /** Key of the HMAC that fingerprints secret values (secret). */
     checksumKey: pulumi.Output<string>;
     /** What the ConfigMap and Secret wait for (the cluster gate, the namespace). */
@@ -163,6 +169,16 @@ export function workloadConfig(
 
     for (const db of args.databases) {
         envFrom.push({ secretRef: { name: args.databaseSecrets[db] }, prefix: DATABASE_ENV_PREFIX[db] });
+    }
+    // Variables from a Secret are read when a container starts: a new database password must roll
+    // the pods that read it, as a new stack secret does (the same keyed fingerprint).
+    if (args.databases.length) {
+        const dbs = [...args.databases].sort();
+        checksums["checksum/databases"] = pulumi.unsecret(
+            pulumi.all([args.checksumKey, ...dbs.map((db) => args.databasePasswords[db])]).apply(([key, ...passwords]) =>
+                crypto.createHmac("sha256", key).update(JSON.stringify(dbs.map((db, i) => [db, passwords[i]]))).digest("hex"),
+            ),
+        );
     }
 
     return { envFrom, checksums: pulumi.output(checksums), objects };

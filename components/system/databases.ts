@@ -113,6 +113,8 @@ interface Connection {
 export class Databases extends pulumi.ComponentResource {
     /** Secret names in the core namespace; keys HOST, PORT, USERNAME, PASSWORD, DATABASE, URI. */
     readonly secrets: { postgresql: string; mongodb: string };
+    /** The passwords in them (secret). */
+    readonly passwords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
 
     constructor(name: string, args: SystemServiceArgs, opts: SystemServiceOptions) {
         super("aura:system:Databases", name, {}, opts);
@@ -212,6 +214,7 @@ export class Databases extends pulumi.ComponentResource {
         });
 
         this.secrets = { ...DATABASE_SECRET_NAMES };
+        this.passwords = { postgresql: pgPassword.result, mongodb: mongoPassword.result };
         this.registerOutputs({ secrets: this.secrets });
     }
 }

@@ -58,6 +58,8 @@ export class SystemStage extends pulumi.ComponentResource {
     readonly storageClassName: string;
     /** Secrets with database credentials in the core namespace: keys HOST, PORT, USERNAME, PASSWORD, DATABASE, URI. */
     readonly databaseSecrets: { postgresql: string; mongodb: string };
+    /** The passwords in them (secret). */
+    readonly databasePasswords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
     /** The API readiness gate every Kubernetes object depends on. */
     readonly gate: ApiGate;
     /** Kubeconfig per `access.users` name (each a secret): stack output `kubeconfigs`. */
@@ -140,6 +142,7 @@ export class SystemStage extends pulumi.ComponentResource {
         new Logging(`${name}-logging`, services, k8sOpts);
         const databases = new Databases(`${name}-databases`, services, k8sOpts);
         this.databaseSecrets = databases.secrets;
+        this.databasePasswords = databases.passwords;
 
         this.registerOutputs({ coreNamespace: this.coreNamespace, systemNamespace: this.systemNamespace, storageClassName: this.storageClassName });
     }
