@@ -1,7 +1,7 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkKubernetesVersion, checkMasterCount, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
+import { InfraStage, checkKubernetesVersion, checkMasterCount, checkOneMasterChange, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion, workloadImages } from "./profiles/promotion";
@@ -31,6 +31,13 @@ export = async () => {
     const previousVersion = await self.getOutputDetails("kubernetesVersion");
     const versionGuard = checkKubernetesVersion(previousVersion.value, profile.kubernetes.version);
     if (versionGuard) throw new pulumi.RunError(`${profile.environment}: ${versionGuard}`);
+    // And not together with a new master size.
+    const previousMasterSize = await self.getOutputDetails("masterVmSize");
+    const masterGuard = checkOneMasterChange(
+        { version: previousVersion.value, size: previousMasterSize.value },
+        { version: profile.kubernetes.version, size: profile.infrastructure.compute.masters.type },
+    );
+    if (masterGuard) throw new pulumi.RunError(`${profile.environment}: ${masterGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
     // upstream, and the upstream's last deployment says which release that is.
@@ -81,6 +88,8 @@ export = async () => {
     return {
         environment: profile.environment,
         masterCount: profile.infrastructure.compute.masters.size,
+        // The next run's guards compare with these.
+        masterVmSize: profile.infrastructure.compute.masters.type,
         kubernetesVersion: profile.kubernetes.version,
         // What a downstream stack's promotion check reads.
         release: profile.release,

@@ -227,11 +227,13 @@ export async function runDiff(options: {
     base: DiffSide;
     head: DiffSide;
     stack: string;
-    /** Stack config (`aura:key` → value); default: Pulumi.<stack>.yaml. */
+    /** Stack config (`aura:key` → value); default: Pulumi.<stack>.yaml in `root`. */
     config?: Record<string, string>;
+    /** The project folder whose Pulumi.<stack>.yaml holds the config; default: this project. */
+    root?: string;
 }): Promise<PlanDiff> {
     const { base, head, stack } = options;
-    const { config, secretConfigKeys } = offlineConfig(stack, options.config);
+    const { config, secretConfigKeys } = offlineConfig(stack, options.config, options.root);
     const planSide = async (side: DiffSide): Promise<Plan> => {
         try {
             // Sequential runs in one process: runPlan resets the mock runtime each time.

@@ -163,9 +163,16 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
     return Object.entries(doc?.config ?? {}).filter(([key]) => key.startsWith("aura:"));
 }
 
-/** Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists; secure values are not read. */
+/**
+ * Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists, as Pulumi reads them (a
+ * YAML number or boolean is its text); secure values are not read.
+ */
 export function stackConfig(stack: string, root = path.join(__dirname, "..")): Record<string, string> {
-    return Object.fromEntries(stackConfigEntries(stack, root).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return Object.fromEntries(
+        stackConfigEntries(stack, root).flatMap(([key, value]): Array<[string, string]> =>
+            typeof value === "string" ? [[key, value]] : typeof value === "number" || typeof value === "boolean" ? [[key, String(value)]] : [],
+        ),
+    );
 }
 
 /** `aura:*` keys of Pulumi.<stack>.yaml in `root` whose values are stored as secrets (`secure:`), unreadable offline. */
@@ -194,7 +201,7 @@ export interface OfflineConfig {
  * an encrypted value, which only `pulumi up` can read, is a secret placeholder of the right shape;
  * an unset SSH key a placeholder key.
  */
-export function offlineConfig(stack: string, given?: Record<string, string>, root = path.join(__dirname, "..")): OfflineConfig {
+export function offlineConfig(stack: string, given?: Record<string, string>, root: string = path.join(__dirname, "..")): OfflineConfig {
     const config = { ...(given ?? stackConfig(stack, root)) };
     const secretConfigKeys: string[] = [];
     const placeholders: string[] = [];

@@ -206,7 +206,11 @@ export function createMocks(options: MockOptions = {}): pulumi.runtime.Mocks {
                     return { tenantId: MOCK_TENANT, clientId: mockUuid("deployer"), objectId: mockUuid("deployer-object") };
                 case "azure-native:compute:getVirtualMachineScaleSet": {
                     const live = options.liveScaleSets?.[args.inputs.vmScaleSetName];
-                    if (!live) throw invokeFailure(`request failed: RESPONSE 404: 404 Not Found\nERROR CODE: ResourceNotFound\nscale set ${args.inputs.vmScaleSetName} not found`);
+                    if (!live) {
+                        // As azure-native reports it (provider.go: "request failed <id>", then the ARM error).
+                        const id = `/subscriptions/${MOCK_SUBSCRIPTION}/resourceGroups/${args.inputs.resourceGroupName}/providers/Microsoft.Compute/virtualMachineScaleSets/${args.inputs.vmScaleSetName}`;
+                        throw invokeFailure(`request failed ${id}: Status=404 Code="ResourceNotFound" Message="The Resource 'Microsoft.Compute/virtualMachineScaleSets/${args.inputs.vmScaleSetName}' under resource group '${args.inputs.resourceGroupName}' was not found."`);
+                    }
                     return {
                         name: args.inputs.vmScaleSetName,
                         sku: { capacity: live.capacity },

@@ -141,7 +141,8 @@ export async function promote(options: PromoteArgs & { root?: string }): Promise
             base: { file: target.file, label: target.relative },
             head: { file: promoted, label: `${target.relative} (promoted)` },
             stack: to,
-            config: target.config,
+            // The stack's config as a plan reads it: its encrypted values as secret placeholders.
+            root,
         });
         if (!options.dryRun) fs.writeFileSync(target.file, edited);
         return { release, source, profile: target.relative, changed: true, diff: renderText(diff) };

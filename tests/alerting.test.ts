@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PLACEHOLDER_ALERT_WEBHOOK, secureStackKeys } from "../cli/main";
+import { PLACEHOLDER_ALERT_WEBHOOK, secureStackKeys, stackConfig } from "../cli/main";
 import { Plan } from "../cli/plan";
 import { ALERT_WEBHOOK_KEY, readAlertWebhook } from "../components/system/alerting";
 import { ROOT, plan, tempFile } from "./helpers";
@@ -78,6 +78,9 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
         fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n");
         assert.deepStrictEqual(secureStackKeys("qa", root), []);
         assert.deepStrictEqual(secureStackKeys("nosuchstack", root), []);
+        // A plain scalar reads as Pulumi reads it: its text.
+        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: true\n  aura:list: [1]\n");
+        assert.deepStrictEqual(stackConfig("qa", root), { "aura:profile": "profiles/dev.yaml", "aura:secrets.pin": "1234", "aura:flag": "true" });
         assert.doesNotThrow(() => readAlertWebhook(PLACEHOLDER_ALERT_WEBHOOK, true, "qa"), "the placeholder passes the check");
     });
 });

@@ -9,7 +9,7 @@ import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { Plan, PlannedResource } from "../cli/plan";
 import { mockUuid } from "../cli/mocks";
-import { checkKubernetesVersion, parseRebuildMasters } from "../components/infra/guard";
+import { checkKubernetesVersion, checkOneMasterChange, parseRebuildMasters } from "../components/infra/guard";
 import { internalApiAddress } from "../components/infra/controlPlane";
 import { ETCD_DISK_SPEC, NODE_IMAGE } from "../components/infra/pins";
 import { cidrContains } from "../profiles/cidr";
@@ -159,6 +159,20 @@ describe("infra stage: Kubernetes upgrades", function () {
         assert.match(checkKubernetesVersion("1.32.9", "1.34.0") ?? "", /one minor version at a time/);
         assert.match(checkKubernetesVersion("1.33.5", "1.33.4") ?? "", /cannot be downgraded/);
         assert.match(checkKubernetesVersion("1.33.5", "2.0.0") ?? "", /one minor version at a time/);
+    });
+
+    it("refuses a new master size and a new Kubernetes version in one run, before anything changes", async () => {
+        const bumpedAndResized = prodWith([[VERSION_LINE, 'version: "1.34.1"'], ['type: "Standard_DS2_v2"', 'type: "Standard_DS3_v2"']]);
+        await assert.rejects(
+            plan({ profile: bumpedAndResized, stack: "prod", previousOutputs: { masterCount: 5, kubernetesVersion: "1.33.5", masterVmSize: "Standard_DS2_v2" } }),
+            /prod: infrastructure\.compute\.masters\.type changes from Standard_DS2_v2 to Standard_DS3_v2 and kubernetes\.version from 1\.33\.5 to 1\.34\.1 in one run: .* Change one of them, run pulumi up, then the other; nothing was changed\./,
+        );
+        // Either alone goes on; so does a deployment from before the output existed.
+        assert.strictEqual(checkOneMasterChange({ version: "1.33.5", size: "Standard_DS2_v2" }, { version: "1.34.1", size: "Standard_DS2_v2" }), undefined);
+        assert.strictEqual(checkOneMasterChange({ version: "1.33.5", size: "Standard_DS2_v2" }, { version: "1.33.5", size: "Standard_DS3_v2" }), undefined);
+        assert.strictEqual(checkOneMasterChange({ version: "1.33.5", size: undefined }, { version: "1.34.1", size: "Standard_DS3_v2" }), undefined);
+        const p = await plan({ profile: path.join(ROOT, "profiles", "prod.yaml"), stack: "prod" });
+        assert.strictEqual(p.outputs.masterVmSize, "Standard_DS2_v2", "the next run compares with it");
     });
 });
 

@@ -112,10 +112,11 @@ describe("infra stage: later updates of a running environment", () => {
                 planRecordingInvokes({ failingReads: { "aura-prod-common-z1": "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed" } }),
                 /AuthorizationFailed/,
             );
-            assert.ok(isAzureNotFound(new Error("request failed /subscriptions/0/resourceGroups/aura-prod-rg: RESPONSE 404: 404 Not Found\nERROR CODE: ResourceGroupNotFound")));
-            assert.ok(isAzureNotFound(new Error('autorest/azure: Service returned an error. Status=404 Code="ResourceNotFound" Message="..."')));
-            assert.ok(!isAzureNotFound(new Error("ERROR CODE: AuthorizationFailed")));
-            assert.ok(!isAzureNotFound(new Error("ERROR CODE: SubscriptionNotFound")));
+            assert.ok(isAzureNotFound(new Error('request failed /subscriptions/0/resourceGroups/aura-prod-rg/providers/Microsoft.Compute/virtualMachineScaleSets/x: Status=404 Code="ResourceGroupNotFound" Message="Resource group \'aura-prod-rg\' could not be found."')));
+            assert.ok(isAzureNotFound(new Error("GET https://management.azure.com/…\nRESPONSE 404: 404 Not Found\nERROR CODE: ResourceNotFound")));
+            assert.ok(!isAzureNotFound(new Error('Status=403 Code="AuthorizationFailed" Message="… ResourceNotFound …"')), "a 404 code in another error's text");
+            assert.ok(!isAzureNotFound(new Error('Status=404 Code="SubscriptionNotFound"')));
+            assert.ok(!isAzureNotFound(new Error("the scale set ResourceNotFound-z1 was renamed")));
         });
 
         it("stops rather than guess when a scale set the last deployment reported cannot be read", async () => {

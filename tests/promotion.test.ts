@@ -130,6 +130,20 @@ describe("promotion", () => {
             fs.rmSync(root, { recursive: true, force: true });
         });
 
+        it("plans the target with its encrypted stack secrets as placeholders (a profile with secret_env)", async () => {
+            const root = project("2026.12.0");
+            try {
+                const prodFile = path.join(root, "profiles", "prod.yaml");
+                fs.writeFileSync(prodFile, fs.readFileSync(prodFile, "utf8").replace(/^core:\n/m, "core:\n  jobs:\n    aura-bot-makeup: { secret_env: { BOT_TOKEN: bot-token } }\n"));
+                fs.appendFileSync(path.join(root, "Pulumi.prod.yaml"), "  aura:secrets.bot-token:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBB\n");
+                const r = await promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: true, root });
+                assert.strictEqual(r.changed, true);
+                assert.match(r.diff, /~ release\.version: "2026\.11\.1" → "2026\.12\.0"/);
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
         it("refuses an upstream the target does not promote from", async () => {
             const root = project("2026.12.0");
             fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");

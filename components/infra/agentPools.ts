@@ -236,9 +236,15 @@ async function readScaleSet(
     }
 }
 
-/** Azure's answer for a resource, or its resource group, that does not exist (ARM error codes). */
+/**
+ * Azure's answer for a resource, or its resource group, that does not exist: an HTTP 404 with the
+ * ARM code ResourceNotFound or ResourceGroupNotFound, as azure-native reports a failed request
+ * (`request failed <id>: Status=404 Code="ResourceNotFound" …`; the Azure SDK's own form says
+ * `RESPONSE 404` and `ERROR CODE: ResourceNotFound`).
+ */
 export function isAzureNotFound(e: unknown): boolean {
-    return /\bResource(Group)?NotFound\b/.test(e instanceof Error ? e.message : String(e));
+    const text = e instanceof Error ? e.message : String(e);
+    return /\b(Status|StatusCode)=404\b|\bRESPONSE 404\b/.test(text) && /(\bCode="|ERROR CODE: )Resource(Group)?NotFound\b/.test(text);
 }
 
 /** The backend pools on the live model's primary IP configuration (set by cloud-provider-azure). */

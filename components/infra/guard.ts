@@ -46,6 +46,23 @@ export function checkKubernetesVersion(previous: unknown, requested: string): st
 }
 
 /**
+ * A new master VM size and a new Kubernetes version in one run: every master restarts for the
+ * resize (each after the one before it is back) while the upgrade restarts their etcd members one
+ * after another, and the two chains do not wait for each other, so two members could be down at
+ * once. Compares with the last deployment's outputs (undefined before the first, or before they
+ * existed); returns the reason to stop, or undefined.
+ */
+export function checkOneMasterChange(previous: { version: unknown; size: unknown }, requested: { version: string; size: string }): string | undefined {
+    if (typeof previous.version !== "string" || typeof previous.size !== "string") return undefined;
+    if (previous.version === requested.version || previous.size === requested.size) return undefined;
+    return (
+        `infrastructure.compute.masters.type changes from ${previous.size} to ${requested.size} and kubernetes.version from ${previous.version} to ${requested.version} in one run: ` +
+        `the masters' restarts for the new size and their upgrade do not wait for each other, and etcd could lose two members at once. ` +
+        `Change one of them, run pulumi up, then the other; nothing was changed.`
+    );
+}
+
+/**
  * Stack config `aura:rebuildMasters`: the indexes of the masters being rebuilt (`"1"`, `"0,2"`),
  * each below the profile's master count. Returns them sorted, [] when unset, or throws the reason
  * and the fix.

@@ -436,6 +436,8 @@ set_aside_stale_etcd_data() {
 # directories): PKI back, stale member gone, a fresh one-hour join token.
 prepare_control_plane_join() {
   local kubeconfig token hash
+  # Each attempt looks again: the creator may have gone down since the last.
+  retry 60 10 route_join
   install_pki
   set_aside_stale_etcd_data
   kubeconfig="$(bootstrap_admin_kubeconfig)"
@@ -484,7 +486,6 @@ route_join() {
 join_control_plane() {
   lock_wait join.lock
   lock_keepalive_start join.lock
-  retry 60 10 route_join || { lock_keepalive_stop; lock_release join.lock; return 1; }
   join_with_retries 20 prepare_control_plane_join
   lock_keepalive_stop
   lock_release join.lock
@@ -721,15 +722,27 @@ upgrade_master() {
   log "${me} upgraded from ${current} to ${K8S_VERSION}"
 }
 
-# This master's control-plane components answer their health checks and its
-# node is Ready.
-control_plane_settled() {
-  local me=$1 component ready
+# This master's control-plane components answer their health checks.
+control_plane_healthy() {
+  local component
   for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
     component_healthy "${component}" || { log "${component} is not healthy yet"; return 1; }
   done
+}
+
+# This master's control-plane components answer their health checks and its
+# node is Ready.
+control_plane_settled() {
+  local me=$1 ready
+  control_plane_healthy || return 1
   ready="$(kubectl --kubeconfig "${ADMIN_KUBECONFIG}" get node "${me}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" || return 1
   [[ "${ready}" == True ]] || { log "${me} is not Ready yet"; return 1; }
+}
+
+# A node is Ready only once a CNI runs (Cilium, from the system stage): true
+# when its configuration is on this node.
+cni_configured() {
+  compgen -G "${AURA_ROOT}/etc/cni/net.d/*.conf*" >/dev/null
 }
 
 # The first steps of every master: node packages, the pod firewall, the etcd
