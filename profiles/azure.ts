@@ -237,6 +237,32 @@ export function unbootableSize(size: string): { why: string; instead?: string } 
     return undefined;
 }
 
+/** Sizes of a series that otherwise has both controllers, offered with NVMe disks only (Microsoft's Ebsv5 page). */
+const NVME_ONLY_SIZES = new Set(["Standard_E112ibs_v5", "Standard_E112ibds_v5"]);
+
+/**
+ * Whether a size attaches managed data disks over NVMe only: the v6 generation and newer ("Da/Ea/
+ * Fav6 and newer typically support only the NVMe storage interface", Microsoft's NVMe FAQ; the
+ * Azure VM utilities test Intel v6 sizes as NVMe-only too), and a few named sizes.
+ */
+export function nvmeOnly(size: string): boolean {
+    const generation = /_v(\d+)$/.exec(size);
+    return NVME_ONLY_SIZES.has(size) || (generation !== null && Number(generation[1]) >= 6);
+}
+
+/**
+ * Why a size cannot be a master's, beyond booting; undefined when it can. A master keeps etcd on a
+ * managed data disk that its boot finds at SCSI LUN 0 (/dev/disk/azure/scsi1/lun0): on an NVMe-only
+ * size that path does not exist (the disk is an NVMe namespace), and the boot would wait for it in
+ * vain. Agents have no data disk: any bootable size serves them.
+ */
+export function masterSizeProblem(size: string): string | undefined {
+    if (!nvmeOnly(size)) return undefined;
+    const v5 = size.replace(/_v\d+$/, "_v5");
+    const instead = AZURE_VM_SIZES.has(v5) && !nvmeOnly(v5) && !unbootableSize(v5) ? v5 : "Standard_D4s_v5";
+    return `attaches data disks over NVMe only, and a master keeps etcd on a data disk it finds on the SCSI controller (LUN 0): use a size with SCSI disks for the masters, such as ${instead} (agent pools may use ${size})`;
+}
+
 let bootable: ReadonlySet<string> | undefined;
 
 /** The known sizes the nodes can boot on (built on first use: only a refused size needs the list). */

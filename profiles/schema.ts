@@ -2,7 +2,7 @@
 // The schema is the single description of the profile: `loadProfile` validates with it, `aura schema`
 // turns it into JSON Schema for editors, and the stages read its typed output.
 import { z } from "zod";
-import { AZURE_REGIONS, AZURE_VM_SIZES, bootableVmSizes, unbootableSize } from "./azure";
+import { AZURE_REGIONS, AZURE_VM_SIZES, bootableVmSizes, masterSizeProblem, unbootableSize } from "./azure";
 import { cidrContains, cidrProblem, cidrsOverlap, parseCidr } from "./cidr";
 import { closest } from "./messages";
 import { imageProblem, registryProblem } from "./release";
@@ -88,7 +88,10 @@ export const mastersSchema = z
             .max(MAX_MASTERS, { error: `must be at most ${MAX_MASTERS} (every etcd member adds write latency; 5 survive two failures)` })
             .refine((n) => n % 2 === 1, { error: "must be odd (etcd needs a majority of an odd number of members)" })
             .describe("Number of master VMs: odd, 3 in preproduction, 5 in production. Never change it on an existing environment."),
-        type: vmSize,
+        type: vmSize.superRefine((v, ctx) => {
+            const why = AZURE_VM_SIZES.has(v) ? masterSizeProblem(v) : undefined;
+            if (why) refuse(ctx, [], why);
+        }),
     })
     .describe("The control plane: one VM per master, spread over the zones");
 

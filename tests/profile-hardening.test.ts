@@ -40,6 +40,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a zone's share larger than its subnet", seedWith(network({ agents_subnet: "10.240.16.0/27" })), "infrastructure.network.agents_subnet", /room for 3 nodes in each zone's subnet \(the range is split into one \/29 per zone.*up to 7 nodes in zone 1: widen/],
     ["a zone's share of a big pool", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/24" }, compute: { common_nodes: pool(0, 180) } } }), "infrastructure.network.agents_subnet", /room for 59 nodes in each zone's subnet .* up to 64 nodes in zone 1/],
     ["four of seven masters in one of two zones' /29", seedWith({ tier: "production", infrastructure: { zones: ["2", "3"], network: { masters_subnet: "10.240.0.0/28" }, compute: { masters: { size: 7 } } } }), "infrastructure.network.masters_subnet", /room for 3 masters in each zone's subnet .* but 4 of the 7 masters go to zone 2/],
+    ["masters on an NVMe-only size", SEED.replace(/(masters:\n\s+size: 3\n\s+type: )"Standard_DS2_v2"/, '$1"Standard_D4as_v6"'), "infrastructure.compute.masters.type", /attaches data disks over NVMe only, .* such as Standard_D4as_v5 \(agent pools may use Standard_D4as_v6\)/],
     ["two Elasticsearch nodes", seedWith({ system: { elasticsearch: { replicas: 2 } } }), "system.elasticsearch.replicas", /must be 1, or 3 or more/],
     ["one Alertmanager", seedWith({ system: { alertmanager: { replicas: 1 } } }), "system.alertmanager.replicas", /must be at least 2 \(Alertmanager runs clustered/],
     ["replicas beyond int32", seedWith({ system: { elasticsearch: { replicas: 2 ** 31 } } }), "system.elasticsearch.replicas", /at most 50/],
@@ -212,6 +213,13 @@ describe("profile value checks", () => {
         assert.ok(describeValue("x".repeat(100_000)).length < 120);
         assert.strictEqual(describeValue(Infinity), ".inf");
         assert.strictEqual(keyPath(["a", "b\nc", 0, "d"]), 'a."b\\nc"[0].d');
+    });
+
+    it("accepts an NVMe-only size for an agent pool (agents have no data disk), only masters need SCSI", () => {
+        const text = SEED.replace(/(common_nodes:[\s\S]*?type: )"Standard_DS2_v2"/, '$1"Standard_D4as_v6"');
+        assert.notStrictEqual(text, SEED);
+        const p = parseProfile(text, { file: "seed.yaml", stack: "dev" });
+        assert.strictEqual(p.pools.find((x) => x.name === "common")?.vmSize, "Standard_D4as_v6");
     });
 
     it("keeps the Azure lists and the Kubernetes bounds in one place", () => {
