@@ -13,7 +13,7 @@ import { METRICS_PORT_NAME } from "../components/system/monitoring";
 import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
 import { imageProblem } from "../profiles/release";
 import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
-import { k8sObjects, planProgram, testProvider, unknownFields, validateK8s } from "./k8s-helpers";
+import { apiServerProblems, k8sObjects, planProgram, testProvider, unknownFields, validateK8s } from "./k8s-helpers";
 
 const SEED = fs.readFileSync(SEED_PROFILE, "utf8");
 const SECRET = "s3cr3t-Bot-Token-4f9a2c";
@@ -427,13 +427,38 @@ describe("core stage", () => {
             for (const r of k8sObjects(defaults)) await validateK8s(r);
         });
 
-        it("no object of the dev or prod plan has a field its kind does not declare (a misspelt key the API server would drop)", async function () {
+        it("no object of the dev or prod plan has a field its kind does not declare (a misspelt key the API server would drop), or anything its validation refuses", async function () {
             this.timeout(120_000);
             for (const [profile, stack] of [[path.join(ROOT, "profiles", "dev.yaml"), "dev"], [path.join(ROOT, "profiles", "prod.yaml"), "prod"]]) {
                 const objects = k8sObjects(await plan({ profile, stack, showSecrets: true }));
                 assert.ok(objects.length > 40, `${stack}: ${objects.length} objects`);
                 assert.deepStrictEqual(unknownFields(objects), [], stack);
+                assert.deepStrictEqual(apiServerProblems(objects), [], stack);
             }
+        });
+
+        it("the API server's own rules are checked too (the check can fail)", () => {
+            const d = object(full, kinds.deployment, "web-sdk");
+            const template = spec(d).template;
+            const broken = {
+                ...d,
+                inputs: {
+                    ...d.inputs,
+                    metadata: { ...(d.inputs.metadata as object), name: "Web_SDK", labels: { app: "web sdk" } },
+                    spec: { ...spec(d), template: { ...template, spec: { ...template.spec, containers: [{ ...template.spec.containers[0], name: "App", ports: [{ containerPort: 70000, name: "http-metrics-port" }] }] } } },
+                },
+            };
+            const pdb = object(full, kinds.pdb, "web-sdk");
+            const both = { ...pdb, inputs: { ...pdb.inputs, spec: { ...spec(pdb), minAvailable: 1, maxUnavailable: 1 } } };
+            const problems = apiServerProblems([broken, both]).map((p) => p.replace(/^\S+ \S+: /, ""));
+            assert.deepStrictEqual(problems, [
+                "metadata.name Web_SDK is no DNS-1123 subdomain",
+                "metadata.labels.app value web sdk is no label value",
+                "container name App is no DNS-1123 label",
+                "containerPort 70000 is out of range",
+                "port name http-metrics-port is no IANA service name",
+                "a disruption budget sets exactly one of minAvailable and maxUnavailable",
+            ]);
         });
 
         it("the unknown-field check finds a misspelt key at any depth (the check can fail)", () => {

@@ -112,3 +112,51 @@ export function unknownFields(resources: Array<Pick<PlannedResource, "type" | "n
             return `${owners[line] ?? "?"}: ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`;
         });
 }
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * What the API server's validation (beyond the OpenAPI schema) would refuse in the planned objects:
+ * object, label and container names, label values, one of minAvailable/maxUnavailable in a disruption
+ * budget, a pod template with containers, ports, environment variable names. One line per problem.
+ */
+export function apiServerProblems(resources: Array<Pick<PlannedResource, "type" | "name" | "inputs">>): string[] {
+    const problems: string[] = [];
+    for (const r of resources) {
+        const at = (what: string) => `${r.type} ${r.name}: ${what}`;
+        const meta = (r.inputs.metadata ?? {}) as { name?: unknown; labels?: Record<string, unknown> };
+        if (typeof meta.name === "string" && (meta.name.length > 253 || !DNS1123_SUBDOMAIN.test(meta.name))) problems.push(at(`metadata.name ${meta.name} is no DNS-1123 subdomain`));
+        const checkLabels = (path: string, labels: unknown) => {
+            for (const [k, v] of Object.entries((labels ?? {}) as Record<string, unknown>)) {
+                if (!QUALIFIED_NAME.test(k) || k.split("/").pop()!.length > 63) problems.push(at(`${path} key ${k} is no qualified name`));
+                if (typeof v === "string" && v !== "[unknown]" && (v.length > 63 || !LABEL_VALUE.test(v))) problems.push(at(`${path}.${k} value ${v} is no label value`));
+            }
+        };
+        checkLabels("metadata.labels", meta.labels);
+        const spec = r.inputs.spec as Record<string, any> | undefined;
+        if (r.type === "kubernetes:policy/v1:PodDisruptionBudget" && spec && (spec.minAvailable === undefined) === (spec.maxUnavailable === undefined)) {
+            problems.push(at("a disruption budget sets exactly one of minAvailable and maxUnavailable"));
+        }
+        const template = r.type === "kubernetes:batch/v1:Job" || r.type.startsWith("kubernetes:apps/v1:") ? spec?.template : undefined;
+        if (template) {
+            checkLabels("spec.template.metadata.labels", template.metadata?.labels);
+            const containers = (template.spec?.containers ?? []) as Array<Record<string, any>>;
+            if (!containers.length) problems.push(at("a pod template needs a container"));
+            for (const c of [...containers, ...((template.spec?.initContainers ?? []) as Array<Record<string, any>>)]) {
+                if (typeof c.name !== "string" || c.name.length > 63 || !DNS1123_LABEL.test(c.name)) problems.push(at(`container name ${String(c.name)} is no DNS-1123 label`));
+                for (const p of (c.ports ?? []) as Array<Record<string, unknown>>) {
+                    if (typeof p.containerPort === "number" && (p.containerPort < 1 || p.containerPort > 65535)) problems.push(at(`containerPort ${p.containerPort} is out of range`));
+                    if (typeof p.name === "string" && (p.name.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p.name) || !/[a-z]/.test(p.name))) problems.push(at(`port name ${p.name} is no IANA service name`));
+                }
+                for (const e of (c.env ?? []) as Array<Record<string, unknown>>) {
+                    if (typeof e.name !== "string" || !ENV_NAME.test(e.name)) problems.push(at(`env name ${String(e.name)} is not valid`));
+                }
+            }
+        }
+    }
+    return problems;
+}
