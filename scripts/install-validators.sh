@@ -5,6 +5,7 @@
 #   - openssl     (throwaway CAs for the API gate and boot-script tests)
 #   - python3     (the boot tests' stand-in for the metadata endpoint and Blob storage)
 #   - git         (aura diff --ref tests)
+#   - nftables    (`nft -c` checks the nodes' firewall rules; needs root or a user namespace)
 # Debian/Ubuntu only. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
@@ -15,15 +16,16 @@ fi
 
 install_validators() {
   ${SUDO} apt-get update
-  ${SUDO} env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cloud-init shellcheck openssl python3 git
+  ${SUDO} env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cloud-init shellcheck openssl python3 git nftables
 }
 
 missing=0
 for tool in cloud-init shellcheck openssl python3 git; do
   command -v "$tool" >/dev/null 2>&1 || missing=1
 done
+[ -x /usr/sbin/nft ] || missing=1
 if [ "$missing" -eq 0 ]; then
-  echo "cloud-init, shellcheck, openssl, python3 and git already installed"
+  echo "cloud-init, shellcheck, openssl, python3, git and nftables already installed"
 else
   install_validators
 fi

@@ -199,6 +199,26 @@ describe("cloudinit: shellcheck on every embedded script", () => {
 // Document structure and semantics
 // ---------------------------------------------------------------------------
 
+describe("cloudinit: the nodes' firewall rules", () => {
+  /** `nft -c -f` (check only: nothing is loaded); as root, or else in a user and network namespace of its own. */
+  function nftCheck(rules: string): ReturnType<typeof spawnSync> {
+    const p = writeTemp("rules.nft", rules);
+    const nft = fs.existsSync("/usr/sbin/nft") ? "/usr/sbin/nft" : "nft";
+    const r = process.getuid?.() === 0 ? spawnSync(nft, ["-c", "-f", p], { encoding: "utf8" }) : spawnSync("unshare", ["-rn", nft, "-c", "-f", p], { encoding: "utf8" });
+    assert.equal(r.error, undefined, `${String(r.error)}: run scripts/install-validators.sh (installs nftables)`);
+    return r;
+  }
+
+  it("nft accepts the metadata-endpoint rules every node loads, and refuses a broken variant", () => {
+    const rules = file(DOCS.master, POD_IMDS_RULES_PATH).content;
+    assert.equal(rules, file(DOCS.agentSystem, POD_IMDS_RULES_PATH).content, "masters and agents load the same rules");
+    const ok = nftCheck(rules);
+    assert.equal(ok.status, 0, `nft -c refused the rules:\n${String(ok.stderr)}`);
+    const broken = nftCheck(rules.replace("65532 }", "65532"));
+    assert.notEqual(broken.status, 0, "nft -c accepted a broken rule set");
+  });
+});
+
 describe("cloudinit: common structure", () => {
   for (const name of DOC_NAMES) {
     it(`${name}: #cloud-config header, boot script written and run`, () => {
@@ -237,8 +257,10 @@ describe("cloudinit: common structure", () => {
       assert.match(s.content, /"containerd=\$\{CONTAINERD_VERSION\}"/);
       assert.match(s.content, /^readonly CONTAINERD_VERSION='2\.2\.1-0ubuntu1~24\.04\.\*'$/m, "containerd pinned (pins.ts)");
       assert.match(s.content, /apt-mark hold containerd/);
-      // Pods never reach the instance metadata endpoint.
-      assert.match(file(doc, POD_IMDS_RULES_PATH).content, /type filter hook prerouting priority -400; policy accept;\n\s+ip daddr 169\.254\.169\.254 counter drop/);
+      // Pods never reach the instance metadata endpoint; host-network ones only as root or 65532.
+      const rules = file(doc, POD_IMDS_RULES_PATH).content;
+      assert.match(rules, /type filter hook prerouting priority -400; policy accept;\n\s+ip daddr 169\.254\.169\.254 counter drop/);
+      assert.match(rules, /type filter hook output priority -400; policy accept;\n\s+ip daddr 169\.254\.169\.254 meta skuid != \{ 0, 65532 \} counter drop/);
       assert.match(s.content, /^step imds-block block_pod_imds$|^\s+step imds-block block_pod_imds$/m);
       assert.match(s.content, /https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v\$\{minor\}\/deb\//);
       assert.match(s.content, /^readonly K8S_VERSION='1\.33\.5'$/m);

@@ -114,6 +114,11 @@ export const AUDIT_LOG_PATH = `${AUDIT_LOG_DIR}/audit.log`;
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 /** The Azure instance metadata endpoint, which pods must not reach. */
 export const IMDS_ADDRESS = "169.254.169.254";
+/**
+ * The users that may reach it from the host's own network namespace: root, and 65532, the user
+ * cloud-provider-azure's distroless images (cloud-node-manager, cloud-controller-manager) run as.
+ */
+export const IMDS_USERS = [0, 65532] as const;
 
 /** etcd data disk: Azure data disk at LUN 0, laid out as Cluster API Provider Azure does. */
 export const ETCD_DISK = {
@@ -550,8 +555,10 @@ function timerUnits(name: string, description: string, script: string, timer: Ar
  * Pods must not reach the instance metadata endpoint (a pod on a master could otherwise get the
  * masters' identity token). An nftables table hooked into prerouting before the raw table drops
  * every packet to it that enters the host from outside, pods included, whatever the CNI or
- * kube-proxy insert later; host-network components (kubelet, cloud-node-manager, disk CSI node)
- * send through the output path and keep their access.
+ * kube-proxy insert later. Host-network pods send through the output path: there only root (the
+ * kubelet, the Azure agent, the boot, the disk CSI node plugin) and the uid the cloud provider's
+ * images run as (cloud-node-manager needs the endpoint) may reach it, so a host-network pod running
+ * as another user (node-exporter, as nobody) cannot.
  */
 function podImdsBlockFiles(): WriteFile[] {
   return [
@@ -566,6 +573,10 @@ function podImdsBlockFiles(): WriteFile[] {
         "  chain prerouting {",
         "    type filter hook prerouting priority -400; policy accept;",
         `    ip daddr ${IMDS_ADDRESS} counter drop`,
+        "  }",
+        "  chain output {",
+        "    type filter hook output priority -400; policy accept;",
+        `    ip daddr ${IMDS_ADDRESS} meta skuid != { ${IMDS_USERS.join(", ")} } counter drop`,
         "  }",
         "}",
         "",
