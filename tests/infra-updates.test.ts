@@ -301,7 +301,7 @@ describe("infra stage: later updates of a running environment", () => {
     });
 
     it("keeps the metadata store outside the cluster principal's scope", () => {
-        const contributor = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-cluster-contributor");
+        const contributor = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-cluster-assignment");
         const scope = contributor.inputs.scope as string;
         const account = one(prod, "azure-native:storage:StorageAccount");
         assert.strictEqual(account.inputs.resourceGroupName, "aura-prod-metadata-rg");

@@ -106,10 +106,28 @@ describe("infra stage (profiles/prod.yaml)", () => {
         }
     });
 
-    it("grants the service principal Contributor on the infra resource group only", () => {
-        const assignment = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-cluster-contributor");
-        assert.match(assignment.inputs.roleDefinitionId as string, /roleDefinitions\/b24988ac-6180-42a0-ab88-20f7382dd24c$/);
-        assert.match(assignment.inputs.scope as string, /^\/subscriptions\/[^/]+\/resourceGroups\/aura-prod-rg$/);
+    it("grants the service principal Contributor on the infra resource group only, less everything on the masters but reading them", () => {
+        const assignment = one(prod, "azure-native:authorization:RoleAssignment", "aura-prod-cluster-assignment");
+        const role = one(prod, "azure-native:authorization:RoleDefinition", "aura-prod-cluster-role");
+        const rg = assignment.inputs.scope as string;
+        assert.match(rg, /^\/subscriptions\/[^/]+\/resourceGroups\/aura-prod-rg$/);
+        assert.strictEqual(assignment.inputs.roleDefinitionId, `/subscriptions/${MOCK_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${String(role.inputs.roleDefinitionId)}`);
+        assert.match(role.inputs.roleDefinitionId as string, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.deepStrictEqual(role.inputs.assignableScopes, [rg]);
+        assert.strictEqual(role.inputs.scope, rg);
+        const [permission] = role.inputs.permissions as Array<{ actions: string[]; notActions: string[] }>;
+        assert.deepStrictEqual(permission.actions, ["*"]);
+        // Contributor's own exclusions, and the paths to the masters' keys: code, disks, export.
+        for (const denied of ["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete", "Microsoft.Compute/virtualMachines/runCommand/action", "Microsoft.Compute/virtualMachines/runCommands/write", "Microsoft.Compute/virtualMachines/extensions/write", "Microsoft.Compute/virtualMachines/write", "Microsoft.Compute/virtualMachines/attachDetachDataDisks/action", "Microsoft.Compute/disks/beginGetAccess/action", "Microsoft.Compute/snapshots/beginGetAccess/action"]) {
+            assert.ok(permission.notActions.includes(denied), denied);
+        }
+        // What the cloud provider, the disk driver and the autoscaler do stays allowed.
+        for (const needed of ["Microsoft.Compute/virtualMachineScaleSets/write", "Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/disks/write", "Microsoft.Network/loadBalancers/write"]) {
+            assert.ok(!permission.notActions.some((d) => new RegExp(`^${d.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*")}$`, "i").test(needed)), needed);
+        }
+        // The assignment waits for the new role to replicate.
+        const sleep = one(prod, "time:index/sleep:Sleep", "aura-prod-cluster-role-replication");
+        assert.ok(assignment.options.dependsOn?.includes(sleep.urn) && sleep.options.dependsOn?.includes(role.urn));
         const password = one(prod, "azuread:index/applicationPassword:ApplicationPassword");
         assert.ok(password.options.additionalSecretOutputs?.includes("value"));
     });

@@ -1,14 +1,49 @@
 // The cluster's service principal: what the Azure cloud provider, the disk CSI driver and the
-// cluster-autoscaler act as. Contributor on the infra resource group only (the seed's setting).
+// cluster-autoscaler act as. Contributor on the infra resource group only (the seed's setting), less
+// everything on the masters but reading them (CLUSTER_ROLE_NOT_ACTIONS).
 // Its password rotates by replacement; no node embeds it (the system stage hands it to the cluster
 // as a Kubernetes Secret), so a rotation never reimages a node (unlike aks-engine, Azure/aks-engine#724).
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as time from "@pulumiverse/time";
 
-/** Azure's built-in Contributor role. */
-export const CONTRIBUTOR_ROLE = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+/**
+ * What the cluster's role denies in its resource group, where it may otherwise do what Contributor
+ * may. Contributor's own exclusions (no role assignments), and everything on the masters beyond
+ * reading them: the only VMs in the group, they hold the cluster CA keys and etcd. Code on them (Run
+ * Commands, extensions), their disks (a VM update attaches, detaches or swaps disks; a disk's or
+ * snapshot's export link), their identity, capture and power. The cloud provider, the disk CSI
+ * driver and the autoscaler work on scale sets, load balancers, addresses and disks, and only read
+ * the masters (kubeadm keeps control-plane nodes out of load balancers; no volume lands on them).
+ */
+export const CLUSTER_ROLE_NOT_ACTIONS = [
+    "Microsoft.Authorization/*/Delete",
+    "Microsoft.Authorization/*/Write",
+    "Microsoft.Authorization/elevateAccess/Action",
+    "Microsoft.Compute/virtualMachines/write",
+    "Microsoft.Compute/virtualMachines/delete",
+    "Microsoft.Compute/virtualMachines/attachDetachDataDisks/action",
+    "Microsoft.Compute/virtualMachines/runCommand/action",
+    "Microsoft.Compute/virtualMachines/runCommands/write",
+    "Microsoft.Compute/virtualMachines/extensions/write",
+    "Microsoft.Compute/virtualMachines/extensions/delete",
+    "Microsoft.Compute/virtualMachines/capture/action",
+    "Microsoft.Compute/virtualMachines/reimage/action",
+    "Microsoft.Compute/virtualMachines/redeploy/action",
+    "Microsoft.Compute/virtualMachines/restart/action",
+    "Microsoft.Compute/virtualMachines/powerOff/action",
+    "Microsoft.Compute/virtualMachines/deallocate/action",
+    "Microsoft.Compute/disks/beginGetAccess/action",
+    "Microsoft.Compute/snapshots/beginGetAccess/action",
+] as const;
+
+/** A GUID derived from `seed` (a role definition's id: the same environment, the same role). */
+export function stableGuid(seed: string): string {
+    const h = crypto.createHash("sha256").update(seed).digest("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 export interface ServicePrincipalArgs {
     /** ARM id of the infra resource group: the only scope the principal gets. */
@@ -64,13 +99,29 @@ export class ServicePrincipal extends pulumi.ComponentResource {
             rotateWhenChanged: { rotation: args.rotation, rotated: rotation.rfc3339 },
         }, { ...parent, additionalSecretOutputs: ["value"] });
 
-        new authorization.RoleAssignment(`${name}-contributor`, {
+        // Contributor on the infra resource group, less what CLUSTER_ROLE_NOT_ACTIONS names: a
+        // leaked client secret must not reach the masters. Role names are unique in the tenant, so
+        // this one names the resource group's id.
+        const roleId = pulumi.output(args.resourceGroupId).apply((rg) => stableGuid(`aura-cluster-role:${rg.toLowerCase()}`));
+        const role = new authorization.RoleDefinition(`${name}-role`, {
+            scope: args.resourceGroupId,
+            roleDefinitionId: roleId,
+            roleName: pulumi.interpolate`Aura cluster (${args.resourceGroupId})`,
+            description: "Aura cluster: load balancers, disks and scale sets in its resource group; nothing of the masters but reading them",
+            roleType: "CustomRole",
+            permissions: [{ actions: ["*"], notActions: [...CLUSTER_ROLE_NOT_ACTIONS] }],
+            assignableScopes: [args.resourceGroupId],
+        }, parent);
+        // A new role definition takes a while to reach every region's replica; an assignment made
+        // at once can fail with RoleDefinitionDoesNotExist.
+        const replicated = new time.Sleep(`${name}-role-replication`, { createDuration: "60s" }, { ...parent, dependsOn: [role] });
+        new authorization.RoleAssignment(`${name}-assignment`, {
             principalId: sp.objectId,
             principalType: "ServicePrincipal",
-            roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${CONTRIBUTOR_ROLE}`,
+            roleDefinitionId: pulumi.interpolate`/subscriptions/${args.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`,
             scope: args.resourceGroupId,
             description: "Aura cluster: manage load balancers, disks and scale sets in its own resource group",
-        }, parent);
+        }, { ...parent, dependsOn: [replicated] });
 
         this.clientId = app.clientId;
         this.objectId = sp.objectId;
