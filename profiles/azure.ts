@@ -257,7 +257,8 @@ export function nvmeOnly(size: string): boolean {
  * vain. Agents have no data disk: any bootable size serves them.
  */
 export function masterSizeProblem(size: string): string | undefined {
-    if (!nvmeOnly(size)) return undefined;
+    // A size the nodes cannot boot at all is refused for that already.
+    if (!nvmeOnly(size) || unbootableSize(size)) return undefined;
     const v5 = size.replace(/_v\d+$/, "_v5");
     const instead = AZURE_VM_SIZES.has(v5) && !nvmeOnly(v5) && !unbootableSize(v5) ? v5 : "Standard_D4s_v5";
     return `attaches data disks over NVMe only, and a master keeps etcd on a data disk it finds on the SCSI controller (LUN 0): use a size with SCSI disks for the masters, such as ${instead} (agent pools may use ${size})`;

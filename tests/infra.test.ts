@@ -128,6 +128,7 @@ describe("infra stage (profiles/prod.yaml)", () => {
         // The assignment waits for the new role to replicate.
         const sleep = one(prod, "time:index/sleep:Sleep", "aura-prod-cluster-role-replication");
         assert.ok(assignment.options.dependsOn?.includes(sleep.urn) && sleep.options.dependsOn?.includes(role.urn));
+        assert.deepStrictEqual(sleep.inputs.triggers, { roleId: role.inputs.roleDefinitionId }, "a new role waits again");
         const password = one(prod, "azuread:index/applicationPassword:ApplicationPassword");
         assert.ok(password.options.additionalSecretOutputs?.includes("value"));
     });

@@ -215,6 +215,15 @@ describe("profile value checks", () => {
         assert.strictEqual(keyPath(["a", "b\nc", 0, "d"]), 'a."b\\nc"[0].d');
     });
 
+    it("refuses an Arm64 v6 size for masters for being Arm64 only, not also for NVMe", () => {
+        const text = SEED.replace(/(masters:\n\s+size: 3\n\s+type: )"Standard_DS2_v2"/, '$1"Standard_D2pls_v6"');
+        assert.throws(() => parseProfile(text, { file: "seed.yaml", stack: "dev" }), (e: Error) => {
+            assert.match(e.message, /masters\.type: is an Arm64 size/);
+            assert.doesNotMatch(e.message, /NVMe/);
+            return true;
+        });
+    });
+
     it("accepts an NVMe-only size for an agent pool (agents have no data disk), only masters need SCSI", () => {
         const text = SEED.replace(/(common_nodes:[\s\S]*?type: )"Standard_DS2_v2"/, '$1"Standard_D4as_v6"');
         assert.notStrictEqual(text, SEED);

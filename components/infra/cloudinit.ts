@@ -115,8 +115,9 @@ export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 /** The Azure instance metadata endpoint, which pods must not reach. */
 export const IMDS_ADDRESS = "169.254.169.254";
 /**
- * The users that may reach it from the host's own network namespace: root, and 65532, the user
- * cloud-provider-azure's distroless images (cloud-node-manager, cloud-controller-manager) run as.
+ * The users that may reach it from the host's own network namespace: root (the Azure agent, the
+ * boot, the disk CSI node plugin, cloud-controller-manager) and 65532, the user cloud-node-manager's
+ * image runs as (its Dockerfile's USER).
  */
 export const IMDS_USERS = [0, 65532] as const;
 
@@ -556,9 +557,9 @@ function timerUnits(name: string, description: string, script: string, timer: Ar
  * masters' identity token). An nftables table hooked into prerouting before the raw table drops
  * every packet to it that enters the host from outside, pods included, whatever the CNI or
  * kube-proxy insert later. Host-network pods send through the output path: there only root (the
- * kubelet, the Azure agent, the boot, the disk CSI node plugin) and the uid the cloud provider's
- * images run as (cloud-node-manager needs the endpoint) may reach it, so a host-network pod running
- * as another user (node-exporter, as nobody) cannot.
+ * Azure agent, the boot, the disk CSI node plugin) and the uid cloud-node-manager runs as (it needs
+ * the endpoint) may reach it, so a host-network pod running as another user (node-exporter, as
+ * nobody) cannot.
  */
 function podImdsBlockFiles(): WriteFile[] {
   return [

@@ -16,7 +16,10 @@ import * as time from "@pulumiverse/time";
  * Commands, extensions), their disks (a VM update attaches, detaches or swaps disks; a disk's or
  * snapshot's export link), their identity, capture and power. The cloud provider, the disk CSI
  * driver and the autoscaler work on scale sets, load balancers, addresses and disks, and only read
- * the masters (kubeadm keeps control-plane nodes out of load balancers; no volume lands on them).
+ * the masters (control-plane nodes stay out of load balancers; no volume lands on them).
+ * This closes the direct ways in, not every way: the role may still copy a disk (the CSI driver's
+ * work) and attach it to an agent, where a scale set's model may run code. Only the masters in a
+ * resource group of their own, where the principal reads, would close that.
  */
 export const CLUSTER_ROLE_NOT_ACTIONS = [
     "Microsoft.Authorization/*/Delete",
@@ -114,7 +117,7 @@ export class ServicePrincipal extends pulumi.ComponentResource {
         }, parent);
         // A new role definition takes a while to reach every region's replica; an assignment made
         // at once can fail with RoleDefinitionDoesNotExist.
-        const replicated = new time.Sleep(`${name}-role-replication`, { createDuration: "60s" }, { ...parent, dependsOn: [role] });
+        const replicated = new time.Sleep(`${name}-role-replication`, { createDuration: "60s", triggers: { roleId } }, { ...parent, dependsOn: [role] });
         new authorization.RoleAssignment(`${name}-assignment`, {
             principalId: sp.objectId,
             principalType: "ServicePrincipal",
