@@ -150,6 +150,26 @@ export const roleScope: ResourceValidationPolicy = {
     }),
 };
 
+/** Built-in roles that reach everything in their scope: Owner, Contributor, User Access Administrator. */
+export const BROAD_BUILTIN_ROLES: Record<string, string> = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+};
+
+/** The stack grants no broad built-in role: the cluster's principal has a custom role without the masters. */
+export const noBroadRoles: ResourceValidationPolicy = {
+    name: "no-broad-builtin-role",
+    description: "No role assignment grants Owner, Contributor or User Access Administrator: the cluster's service principal has a custom role that leaves the masters alone, and node identities have data roles.",
+    enforcementLevel: "mandatory",
+    validateResource: forTypes([T.roleAssignment], (props, _args, report) => {
+        const role = props.roleDefinitionId;
+        if (!known(role) || typeof role !== "string") return;
+        const broad = BROAD_BUILTIN_ROLES[role.split("/").pop()!.toLowerCase()];
+        if (broad) report(`grants the built-in ${broad} role (${show(role)}): use a role without the masters (components/infra/servicePrincipal.ts)`);
+    }),
+};
+
 /** HPA bounds: maxReplicas = factor × minReplicas, CPU target exactly the platform's. */
 export const hpaRule: ResourceValidationPolicy = {
     name: "hpa-3x-80",
@@ -257,6 +277,7 @@ export const policies: Array<ResourceValidationPolicy | StackValidationPolicy> =
     storageLocked,
     mastersOdd,
     roleScope,
+    noBroadRoles,
     hpaRule,
     singletonReplicas,
     scaleSetCapacityIgnored,

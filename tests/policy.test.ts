@@ -9,6 +9,7 @@ import {
     hpaRule,
     mastersOdd,
     policies,
+    noBroadRoles,
     roleScope,
     scaleSetCapacityIgnored,
     singletonReplicas,
@@ -103,7 +104,7 @@ describe("policy pack", () => {
         const names = policies.map((p) => p.name);
         assert.strictEqual(new Set(names).size, names.length);
         assert.ok(policies.every((p) => p.enforcementLevel === "mandatory"));
-        assert.strictEqual(policies.length, 9);
+        assert.strictEqual(policies.length, 10);
     });
 
     describe("storage-private", () => {
@@ -158,6 +159,21 @@ describe("policy pack", () => {
             assert.deepStrictEqual(await stackViolations(mastersOdd, masters(5)), []);
         });
         it("fails 4 masters", async () => assert.match((await stackViolations(mastersOdd, [...masters(4), agent]))[0], /^4 masters: etcd needs an odd count/));
+    });
+
+    describe("no-broad-builtin-role", () => {
+        const assignment = (role: string) => ({ type: "azure-native:authorization:RoleAssignment", props: { principalType: "ServicePrincipal", scope: RG, roleDefinitionId: role } });
+        const builtIn = (guid: string) => `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+        it("passes a custom role and a data role, and waits for an unknown one", async () => {
+            assert.deepStrictEqual(await violations(noBroadRoles, assignment(builtIn("3f2b1c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d"))), []);
+            assert.deepStrictEqual(await violations(noBroadRoles, assignment(builtIn("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"))), []);
+            assert.deepStrictEqual(await violations(noBroadRoles, assignment(UNKNOWN)), []);
+        });
+        it("fails Contributor, Owner and User Access Administrator", async () => {
+            assert.match((await violations(noBroadRoles, assignment(builtIn("b24988ac-6180-42a0-ab88-20f7382dd24c"))))[0], /grants the built-in Contributor role/);
+            assert.match((await violations(noBroadRoles, assignment(builtIn("8e3af657-a8ff-443c-a75c-2fe8c4bcb635"))))[0], /Owner/);
+            assert.match((await violations(noBroadRoles, assignment(builtIn("18D7D88D-D35E-4FB5-A5C3-7773C20A72D9"))))[0], /User Access Administrator/);
+        });
     });
 
     describe("role-scope-resource-group", () => {
