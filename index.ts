@@ -1,7 +1,16 @@
 // The program `pulumi up` runs: stack config → deployment profile → the three stages → stack outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { CoreStage, readStackSecrets } from "./components/core";
-import { InfraStage, checkKubernetesVersion, checkMasterCount, checkOneMasterChange, deployedScaleSetNames, parseRebuildMasters } from "./components/infra";
+import {
+    InfraStage,
+    agentKubeletFloor,
+    checkAgentSkew,
+    checkKubernetesVersion,
+    checkMasterCount,
+    checkOneMasterChange,
+    deployedScaleSetNames,
+    parseRebuildMasters,
+} from "./components/infra";
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion, workloadImages } from "./profiles/promotion";
@@ -38,6 +47,13 @@ export = async () => {
         { version: profile.kubernetes.version, size: profile.infrastructure.compute.masters.type },
     );
     if (masterGuard) throw new pulumi.RunError(`${profile.environment}: ${masterGuard}`);
+    // And not so far ahead that the agents' oldest kubelet falls out of the supported skew.
+    const previousFloor = await self.getOutputDetails("agentKubeletFloor");
+    const kubeletFloor = runError(() =>
+        agentKubeletFloor({ floor: previousFloor.value, version: previousVersion.value }, config.get("agentsRolledTo"), profile.kubernetes.version),
+    );
+    const skewGuard = checkAgentSkew(kubeletFloor, profile.kubernetes.version);
+    if (skewGuard) throw new pulumi.RunError(`${profile.environment}: ${skewGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
     // upstream, and the upstream's last deployment says which release that is.
@@ -90,6 +106,7 @@ export = async () => {
         masterCount: profile.infrastructure.compute.masters.size,
         // The next run's guards compare with these.
         masterVmSize: profile.infrastructure.compute.masters.type,
+        agentKubeletFloor: kubeletFloor,
         kubernetesVersion: profile.kubernetes.version,
         // What a downstream stack's promotion check reads.
         release: profile.release,

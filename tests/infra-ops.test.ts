@@ -9,7 +9,7 @@ import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { Plan, PlannedResource } from "../cli/plan";
 import { mockUuid } from "../cli/mocks";
-import { checkKubernetesVersion, checkOneMasterChange, parseRebuildMasters } from "../components/infra/guard";
+import { agentKubeletFloor, checkAgentSkew, checkKubernetesVersion, checkOneMasterChange, parseRebuildMasters } from "../components/infra/guard";
 import { internalApiAddress } from "../components/infra/controlPlane";
 import { ETCD_DISK_SPEC, NODE_IMAGE } from "../components/infra/pins";
 import { cidrContains } from "../profiles/cidr";
@@ -159,6 +159,26 @@ describe("infra stage: Kubernetes upgrades", function () {
         assert.match(checkKubernetesVersion("1.32.9", "1.34.0") ?? "", /one minor version at a time/);
         assert.match(checkKubernetesVersion("1.33.5", "1.33.4") ?? "", /cannot be downgraded/);
         assert.match(checkKubernetesVersion("1.33.5", "2.0.0") ?? "", /one minor version at a time/);
+    });
+
+    it("refuses a version the agents' oldest kubelet would be more than three minors behind, until the agents are rolled", async () => {
+        const to134 = prodWith([[VERSION_LINE, 'version: "1.34.1"']]);
+        const previousOutputs = { masterCount: 5, kubernetesVersion: "1.33.5", masterVmSize: "Standard_DS2_v2", agentKubeletFloor: "1.30.14" };
+        await assert.rejects(
+            plan({ profile: to134, stack: "prod", previousOutputs }),
+            /prod: kubernetes\.version is 1\.34\.1, but agents may still run the kubelet of 1\.30\.14 .* more than 3 minors behind.*`pulumi config set aura:agentsRolledTo <the version the cluster runs>/,
+        );
+        // Rolled at 1.33.5: allowed, and the next run counts from there.
+        const rolled = await plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.33.5" } });
+        assert.strictEqual(rolled.outputs.agentKubeletFloor, "1.33.5");
+        // A roll to a version the cluster never ran is refused with the fix.
+        await assert.rejects(plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.34.1" } }), /aura:agentsRolledTo: must be .* at most 1\.33\.5 — got "1\.34\.1"/);
+        // An upgrade does not move the floor: running agents keep their kubelet.
+        assert.strictEqual(agentKubeletFloor({ floor: "1.32.9", version: "1.33.5" }, undefined, "1.34.1"), "1.32.9");
+        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: "1.33.5" }, undefined, "1.34.1"), "1.33.5", "a deployment from before the output: its version");
+        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: undefined }, undefined, "1.33.5"), "1.33.5", "a first deployment");
+        assert.strictEqual(agentKubeletFloor({ floor: "1.33.5", version: "1.33.5" }, "1.32.0", "1.33.5"), "1.33.5", "an older roll changes nothing");
+        assert.strictEqual(checkAgentSkew("1.31.0", "1.34.1"), undefined, "three minors are supported");
     });
 
     it("refuses a new master size and a new Kubernetes version in one run, before anything changes", async () => {

@@ -62,6 +62,53 @@ export function checkOneMasterChange(previous: { version: unknown; size: unknown
     );
 }
 
+/** Kubernetes' version skew policy: a kubelet may be up to this many minors older than the API server. */
+export const KUBELET_SKEW_MINORS = 3;
+
+const minorOf = (v: string): number | undefined => {
+    const m = /^(\d+)\.(\d+)\.\d+$/.exec(v);
+    return m ? Number(m[1]) * 1000 + Number(m[2]) : undefined;
+};
+
+/**
+ * The oldest kubelet an agent may still run. A new Kubernetes version reaches new and reimaged
+ * agents only (docs/operations.md, "Upgrade Kubernetes"), so the oldest is the version the cluster
+ * ran when its agents were last all rolled: the last deployment's `agentKubeletFloor` output (else
+ * its `kubernetesVersion`, else this run's version), raised to stack config `aura:agentsRolledTo`
+ * once the operator has rolled them. Throws the reason and the fix for a `rolledTo` that is not a
+ * version the cluster ran.
+ */
+export function agentKubeletFloor(previous: { floor: unknown; version: unknown }, rolledTo: string | undefined, requested: string): string {
+    const deployed = typeof previous.version === "string" ? previous.version : undefined;
+    let floor = typeof previous.floor === "string" ? previous.floor : deployed ?? requested;
+    if (rolledTo !== undefined && rolledTo.trim() !== "") {
+        const to = rolledTo.trim();
+        const ceiling = deployed ?? requested;
+        if (minorOf(to) === undefined || (minorOf(ceiling) !== undefined && minorOf(to)! > minorOf(ceiling)!)) {
+            throw new Error(
+                `stack config aura:agentsRolledTo: must be the Kubernetes version the cluster ran when every agent was rolled, at most ${ceiling} — got ${JSON.stringify(rolledTo)} ` +
+                    `(e.g. \`pulumi config set aura:agentsRolledTo ${ceiling}\` after rolling the pools, docs/operations.md "Upgrade Kubernetes")`,
+            );
+        }
+        if (minorOf(to)! > (minorOf(floor) ?? 0)) floor = to;
+    }
+    return floor;
+}
+
+/**
+ * Refuses a Kubernetes version its agents' oldest kubelet would be too far behind; undefined when
+ * the run may go on.
+ */
+export function checkAgentSkew(floor: string, requested: string): string | undefined {
+    const [from, to] = [minorOf(floor), minorOf(requested)];
+    if (from === undefined || to === undefined || to - from <= KUBELET_SKEW_MINORS) return undefined;
+    return (
+        `kubernetes.version is ${requested}, but agents may still run the kubelet of ${floor} (a new version reaches new and reimaged agents only), ` +
+        `more than ${KUBELET_SKEW_MINORS} minors behind, which Kubernetes does not support. Roll every agent pool (docs/operations.md, "Upgrade Kubernetes"), ` +
+        `then run \`pulumi config set aura:agentsRolledTo <the version the cluster runs>\` and pulumi up again; nothing was changed.`
+    );
+}
+
 /**
  * Stack config `aura:rebuildMasters`: the indexes of the masters being rebuilt (`"1"`, `"0,2"`),
  * each below the profile's master count. Returns them sorted, [] when unset, or throws the reason

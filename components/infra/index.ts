@@ -14,7 +14,7 @@ import { Network, zonalRanges } from "./network";
 import { Pki, adminKubeconfig } from "./pki";
 import { ServicePrincipal } from "./servicePrincipal";
 
-export { checkKubernetesVersion, checkMasterCount, checkOneMasterChange, parseRebuildMasters } from "./guard";
+export { agentKubeletFloor, checkAgentSkew, checkKubernetesVersion, checkMasterCount, checkOneMasterChange, parseRebuildMasters } from "./guard";
 export { deployedScaleSetNames } from "./agentPools";
 
 /** Where the root kubeconfig is kept in the metadata store. */
