@@ -62,6 +62,13 @@ describe("boot scripts run against stub commands", function () {
     });
     afterEach(() => world.dispose());
 
+    /** The only running master of the cluster: its etcd pod and member, its kubelet's serving certificate approved. */
+    function oneMasterRunning(name: string, ip: string): void {
+        world.write("etcd-pods", `etcd-${name}\n`);
+        world.write(`serving-approved-${name}`, "");
+        world.write("etcd-members", `91bc3c398fb3c146, started, ${name}, https://${ip}:2380, https://${ip}:2379, false\n`);
+    }
+
     function state(root: string): Record<string, string> {
         const text = fs.readFileSync(path.join(root, BOOTSTRAP_STATE_PATH), "utf8");
         return Object.fromEntries(text.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
@@ -210,9 +217,7 @@ describe("boot scripts run against stub commands", function () {
     it("a master finding only a joined master's record (its creator never recorded the cluster) joins, never inits", () => {
         // Every master was down; the creator had stopped before recording, a joined master had not.
         world.putBlob("cluster-bootstrap/joined", "joined by aura-prod-master-1\n");
-        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
-        world.write("serving-approved-aura-prod-master-1", "");
-        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+        oneMasterRunning("aura-prod-master-1", "10.240.0.5");
         const root = world.node("aura-prod-master-2", MASTER_DOC);
         // No API server answers while it decides (the stubbed join itself needs none).
         const r = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
@@ -227,9 +232,7 @@ describe("boot scripts run against stub commands", function () {
         // cluster and recorded it. Two API servers now answer: master-1's must go.
         world.write("api-up", "");
         world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-0\n");
-        world.write("etcd-pods", "etcd-aura-prod-master-0\n");
-        world.write("serving-approved-aura-prod-master-0", "");
-        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-0, https://10.240.0.4:2380, https://10.240.0.4:2379, false\n");
+        oneMasterRunning("aura-prod-master-0", "10.240.0.4");
         const root = world.node("aura-prod-master-1", MASTER_DOC);
         fs.mkdirSync(path.join(root, "var/lib/aura"), { recursive: true });
         fs.writeFileSync(path.join(root, "var/lib/aura/kubeadm.done"), "init\n");
@@ -254,9 +257,7 @@ describe("boot scripts run against stub commands", function () {
         world.write("api-up", "");
         if (creatorAnswers) world.write("api-up-at-10.240.0.5", "");
         world.putBlob("cluster-bootstrap/initialized", "initialized by aura-prod-master-1\naddress 10.240.0.5\n");
-        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
-        world.write("serving-approved-aura-prod-master-1", "");
-        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+        oneMasterRunning("aura-prod-master-1", "10.240.0.5");
     }
 
     it("a joining master goes to the recorded creator's API server: through the load balancer it could reach a master that lost the init race", () => {
@@ -298,9 +299,7 @@ describe("boot scripts run against stub commands", function () {
         world.write("api-up", "");
         world.write("api-up-at-10.240.0.4", "");
         world.write("api-up-at-10.240.0.5", "");
-        world.write("etcd-pods", "etcd-aura-prod-master-1\n");
-        world.write("serving-approved-aura-prod-master-1", "");
-        world.write("etcd-members", "91bc3c398fb3c146, started, aura-prod-master-1, https://10.240.0.5:2380, https://10.240.0.5:2379, false\n");
+        oneMasterRunning("aura-prod-master-1", "10.240.0.5");
         const root = world.node("aura-prod-master-2", MASTER_DOC);
         const first = world.run("aura-prod-master-2", root, SCRIPT, "10.240.0.6");
         assert.notEqual(first.status, 0, "no join before the record");

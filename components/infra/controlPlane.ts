@@ -283,37 +283,35 @@ export class ControlPlane extends pulumi.ComponentResource {
                 tags,
             }, parent);
 
+            // A script run on this master by Azure (a managed Run Command), to the end, failing the
+            // deployment when it fails.
+            const runCommand = (suffix: string, runCommandName: string, script: pulumi.Input<string>, extraTags: Record<string, string>, opts: pulumi.CustomResourceOptions) =>
+                new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-${suffix}`, {
+                    resourceGroupName,
+                    location,
+                    vmName: master.name,
+                    runCommandName,
+                    source: { script },
+                    asyncExecution: false,
+                    treatFailureAsDeploymentFailure: true,
+                    timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
+                    tags: { ...tags, ...extraTags },
+                }, opts);
+
             // The gate the next master's VM waits for: after a change that restarted this VM (its
             // size is in the script, so a resize runs it again), it waits for the master to be back;
             // during a first boot it returns at once, and masters boot side by side.
-            this.gates.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-settle`, {
-                resourceGroupName,
-                location,
-                vmName: master.name,
-                runCommandName: "aura-settle",
-                source: { script: settleScript },
-                asyncExecution: false,
-                treatFailureAsDeploymentFailure: true,
-                timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
-                tags: { ...tags, vmSize: args.vmSize },
-            }, parent));
+            this.gates.push(runCommand("settle", "aura-settle", settleScript, { vmSize: args.vmSize }, parent));
 
             // The Kubernetes version reaches existing masters here, never through a VM update: the
             // script waits for the boot, does nothing when the master already runs the version,
             // else upgrades it with kubeadm. Each waits for the previous master's, so masters
             // upgrade one at a time (and the agent pools wait for all of them).
             const previousUpgrade = this.upgrades[this.upgrades.length - 1];
-            this.upgrades.push(new compute.VirtualMachineRunCommandByVirtualMachine(`${vmName}-kubernetes`, {
-                resourceGroupName,
-                location,
-                vmName: master.name,
-                runCommandName: "aura-kubernetes-version",
-                source: { script: upgradeScript },
-                asyncExecution: false,
-                treatFailureAsDeploymentFailure: true,
-                timeoutInSeconds: RUN_COMMAND_TIMEOUT_SECONDS,
-                tags: { ...tags, kubernetesVersion: args.kubernetesVersion },
-            }, { ...parent, dependsOn: previousUpgrade ? [previousUpgrade] : [] }));
+            this.upgrades.push(runCommand("kubernetes", "aura-kubernetes-version", upgradeScript, { kubernetesVersion: args.kubernetesVersion }, {
+                ...parent,
+                dependsOn: previousUpgrade ? [previousUpgrade] : [],
+            }));
         }
 
         this.registerOutputs({ apiServerUrl: this.apiServerUrl });
