@@ -305,14 +305,20 @@ const infrastructureSchema = z.strictObject({
                     `has room for ${agentsRoom.capacity} nodes ${zonal(agentsRoom.prefix)} but the pools' max_size put up to ${busiestAgents} nodes in zone ${firstZone}: widen the subnet or lower max_size`,
                 );
             }
+            // The first zone's subnet also holds the API server's internal load balancer (its last
+            // usable address, components/infra/controlPlane.ts: internalApiAddress).
             const mastersRoom = room("masters_subnet");
-            if (mastersRoom && splitBits === 0 && masters > mastersRoom.capacity) {
-                refuse(ctx, ["network", "masters_subnet"], `has room for ${mastersRoom.capacity} masters (Azure keeps 5 addresses) but masters.size is ${masters}`);
-            } else if (mastersRoom && splitBits > 0 && busiest(masters) > mastersRoom.capacity) {
+            if (mastersRoom && splitBits === 0 && masters + 1 > mastersRoom.capacity) {
                 refuse(
                     ctx,
                     ["network", "masters_subnet"],
-                    `has room for ${mastersRoom.capacity} masters ${zonal(mastersRoom.prefix)} but ${busiest(masters)} of the ${masters} masters go to zone ${firstZone}: widen the subnet`,
+                    `has room for ${mastersRoom.capacity} addresses (Azure keeps 5) but the ${masters} masters and the API server's internal load balancer need ${masters + 1}: widen the subnet`,
+                );
+            } else if (mastersRoom && splitBits > 0 && busiest(masters) + 1 > mastersRoom.capacity) {
+                refuse(
+                    ctx,
+                    ["network", "masters_subnet"],
+                    `has room for ${mastersRoom.capacity} addresses ${zonal(mastersRoom.prefix)} but zone ${firstZone}'s needs ${busiest(masters) + 1}: ${busiest(masters)} of the ${masters} masters and the API server's internal load balancer: widen the subnet`,
                 );
             }
             const pods = text("pod_cidr", DEFAULT_NETWORK.pod_cidr);

@@ -311,7 +311,8 @@ describe("infra stage: nodes reach the API inside the VNet", function () {
     it("internalApiAddress takes the subnet's last usable address", () => {
         assert.strictEqual(internalApiAddress("10.240.0.0/24"), "10.240.0.254");
         assert.strictEqual(internalApiAddress("10.1.2.0/23"), "10.1.3.254");
-        assert.throws(() => internalApiAddress("10.240.0.0/29"), /\/28 or larger/);
+        assert.strictEqual(internalApiAddress("10.240.0.8/29"), "10.240.0.14");
+        assert.throws(() => internalApiAddress("10.240.0.0/30"), /\/29 or larger/);
     });
 });
 

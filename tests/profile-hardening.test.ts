@@ -39,7 +39,9 @@ const BAD: Array<[string, string, string, RegExp]> = [
     // The whole /27 holds the 20 nodes, but each zone gets a /29 (3 nodes) and zone 1 takes 3 + 2 + 2.
     ["a zone's share larger than its subnet", seedWith(network({ agents_subnet: "10.240.16.0/27" })), "infrastructure.network.agents_subnet", /room for 3 nodes in each zone's subnet \(the range is split into one \/29 per zone.*up to 7 nodes in zone 1: widen/],
     ["a zone's share of a big pool", seedWith({ infrastructure: { network: { agents_subnet: "10.240.16.0/24" }, compute: { common_nodes: pool(0, 180) } } }), "infrastructure.network.agents_subnet", /room for 59 nodes in each zone's subnet .* up to 64 nodes in zone 1/],
-    ["four of seven masters in one of two zones' /29", seedWith({ tier: "production", infrastructure: { zones: ["2", "3"], network: { masters_subnet: "10.240.0.0/28" }, compute: { masters: { size: 7 } } } }), "infrastructure.network.masters_subnet", /room for 3 masters in each zone's subnet .* but 4 of the 7 masters go to zone 2/],
+    ["four of seven masters in one of two zones' /29", seedWith({ tier: "production", infrastructure: { zones: ["2", "3"], network: { masters_subnet: "10.240.0.0/28" }, compute: { masters: { size: 7 } } } }), "infrastructure.network.masters_subnet", /room for 3 addresses in each zone's subnet .* but zone 2's needs 5: 4 of the 7 masters and the API server's internal load balancer/],
+    // A /29 keeps 3 addresses: the three masters fit, the internal load balancer's address does not.
+    ["three masters and the API address in one /29", seedWith({ infrastructure: { zones: [], network: { masters_subnet: "10.240.0.0/29" } } }), "infrastructure.network.masters_subnet", /room for 3 addresses .* the 3 masters and the API server's internal load balancer need 4/],
     ["masters on an NVMe-only size", SEED.replace(/(masters:\n\s+size: 3\n\s+type: )"Standard_DS2_v2"/, '$1"Standard_D4as_v6"'), "infrastructure.compute.masters.type", /attaches data disks over NVMe only, .* such as Standard_D4as_v5 \(agent pools may use Standard_D4as_v6\)/],
     ["two Elasticsearch nodes", seedWith({ system: { elasticsearch: { replicas: 2 } } }), "system.elasticsearch.replicas", /must be 1, or 3 or more/],
     ["one Alertmanager", seedWith({ system: { alertmanager: { replicas: 1 } } }), "system.alertmanager.replicas", /must be at least 2 \(Alertmanager runs clustered/],
@@ -237,6 +239,17 @@ describe("profile value checks", () => {
             assert.ok(AZURE_VM_SIZES.has(size), size);
         }
         assert.strictEqual(MIN_KUBERNETES_MINOR, OLDEST_KUBERNETES.minor, "cloud-init reads the bound from profiles/versions.ts");
+    });
+
+    it("plans the smallest masters ranges it accepts: a /29 per zone, the API address last in zone 1's", async () => {
+        for (const [zones, range, address] of [[["1", "2", "3"], "10.240.0.0/27", "10.240.0.6"], [[], "10.240.0.16/28", "10.240.0.30"]] as const) {
+            const text = seedWith({ infrastructure: { zones, network: { masters_subnet: range } } });
+            const file = tempFile("dev.yaml", text);
+            assert.strictEqual((await aura("validate", file, "--stack", "dev")).code, 0);
+            const planned = await plan({ profile: file, stack: "dev" });
+            const ilb = planned.resources.find((r) => r.name === "aura-dev-control-plane-api-ilb")!;
+            assert.strictEqual((ilb.inputs.frontendIPConfigurations as any)[0].privateIPAddress, address);
+        }
     });
 
     it("parses the seed profile with every hardening rule in place, and plans it", async () => {

@@ -32,7 +32,8 @@ const RUN_COMMAND_TIMEOUT_SECONDS = 90 * 60;
  */
 export function internalApiAddress(mastersSubnet: string): string {
     const c = parseCidr(mastersSubnet);
-    if (!c || c.prefix > 28) throw new Error(`masters subnet ${mastersSubnet} is not an IPv4 CIDR of /28 or larger`);
+    // The profile's checks guarantee a /29 or larger with this address free (profiles/schema.ts).
+    if (!c || c.prefix > 29) throw new Error(`masters subnet ${mastersSubnet} is not an IPv4 CIDR of /29 or larger`);
     const n = c.base + 2 ** (32 - c.prefix) - 2;
     return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 }
