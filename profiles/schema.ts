@@ -660,6 +660,13 @@ const accessSchema = z.strictObject({
         .superRefine((users, ctx) => {
             const seen = new Set<string>();
             users.forEach((u, i) => {
+                // aura-system holds every platform credential and runs privileged pods: edit there
+                // (read its Secrets, run a pod as its operators' accounts or on a master's host) is
+                // cluster admin in effect.
+                const system = (u?.namespaces ?? []).indexOf(SYSTEM_NAMESPACE);
+                if (system >= 0 && u.role !== "view") {
+                    refuse(ctx, [i, "namespaces", system], `gives ${u.role} in ${SYSTEM_NAMESPACE}, which holds the platform's credentials and runs privileged pods (cluster admin in effect): a user gets view there; break-glass work uses the root kubeconfig`);
+                }
                 if (typeof u?.name !== "string") return;
                 if (seen.has(u.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: "is listed twice" });
                 seen.add(u.name);

@@ -64,6 +64,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a nested __proto__", `${SEED}core:\n  services:\n    nginx:\n      env: {__proto__: {A: b}}\n`, "core.services.nginx.env.__proto__", /not allowed/],
     ["a __proto__ in a pool", SEED.replace("common_nodes:\n", "common_nodes:\n      __proto__: {}\n"), "infrastructure.compute.common_nodes.__proto__", /not allowed/],
     // 7. namespaces
+    ["edit in aura-system (its Secrets and privileged pods make it cluster admin)", seedWith({ access: { users: [{ name: "ann", role: "edit", namespaces: ["aura-dev", "aura-system"] }] } }), "access.users[0].namespaces[1]", /gives edit in aura-system, which holds the platform's credentials .* a user gets view there/],
     ["a user in a namespace the platform does not create", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["kube-system"] }] } }), "access.users[0].namespaces[0]", /not a namespace the platform creates \(aura-dev or aura-system\) — got "kube-system"/],
     ["a user in another environment's namespace", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["aura-dev", "aura-prod"] }] } }), "access.users[0].namespaces[1]", /not a namespace the platform creates/],
     // 8. network
