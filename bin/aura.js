@@ -7,11 +7,18 @@
 // where it needs a resource's source position.) About a sixth of a plan's CPU time.
 Error.stackTraceLimit = 0;
 // A reader that stops early (`aura plan … | head`) closes the pipe: that ends the output, not in a
-// crash with a stack trace.
+// crash with a stack trace. Output that cannot be written (a full disk) is an error, said in one line.
 for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err) => {
         if (err && err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-        throw err;
+        if (stream === process.stdout) {
+            try {
+                process.stderr.write(`aura: cannot write the output: ${(err && err.code) || err}\n`);
+            } catch {
+                // nowhere left to say it
+            }
+        }
+        process.exit(1);
     });
 }
 require("../cli/transpile").register();

@@ -56,6 +56,8 @@ function parseArgs(argv: string[]): Parsed {
         } else if (arg === "--svg" || arg.startsWith("--svg=")) {
             const value = arg.includes("=") ? arg.slice("--svg=".length) : rest[++i];
             if (!value || value.startsWith("-")) throw new UsageError("--svg needs a file name, e.g. --svg plan.svg");
+            // The picture replaces the file: never a profile or a stack file given by mistake.
+            if (!/\.svg$/i.test(value)) throw new UsageError(`--svg ${value}: the picture replaces the file, so its name must end in .svg, e.g. --svg plan.svg`);
             flags.svg = value;
         } else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
         else positional.push(arg);
@@ -155,22 +157,65 @@ export function profileJsonSchema(): object {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-/** The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist). */
-function stackConfigEntries(stack: string, root: string): [string, unknown][] {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) return [];
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return Object.entries(doc?.config ?? {}).filter(([key]) => key.startsWith("aura:"));
+/** Whether `value` is a `secure:` value of a stack file (encrypted; only `pulumi up` reads it). */
+function isSecureValue(value: unknown): boolean {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value;
 }
 
 /**
- * Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists, as Pulumi reads them (a
- * YAML number or boolean is its text); secure values are not read.
+ * The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist), with every
+ * scalar as the text the file has (Pulumi gives the program `0x10` as "0x10", not 16). A file Pulumi
+ * could not read either is refused, naming it.
+ */
+function stackConfigEntries(stack: string, root: string): [string, unknown][] {
+    const name = `Pulumi.${stack}.yaml`;
+    const file = path.join(root, name);
+    const refuse = (why: string) => new ProfileError(name, [why]);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return [];
+        throw refuse(`cannot read the stack's config: ${code === "EISDIR" ? "is a folder, not a file" : code ?? String(e)}`);
+    }
+    let doc: unknown;
+    try {
+        doc = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA, filename: name });
+    } catch (e) {
+        const reason = e instanceof yaml.YAMLException ? `${e.reason}${e.mark ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : ""}` : String(e);
+        throw refuse(`is not valid YAML: ${reason} (fix the file; pulumi config set writes it)`);
+    }
+    if (doc === undefined || doc === null || doc === "") return [];
+    if (typeof doc !== "object" || Array.isArray(doc)) throw refuse("must be a mapping with a config: key (see Pulumi.dev.yaml)");
+    const config = (doc as Record<string, unknown>).config;
+    if (config === undefined || config === null || config === "") return [];
+    if (typeof config !== "object" || Array.isArray(config)) throw refuse("config: must be a mapping of keys such as aura:profile (see Pulumi.dev.yaml)");
+    // A list or mapping reaches the program as JSON of its typed values (YAML 1.2's core types, as Pulumi reads them).
+    let typed: Record<string, unknown> | undefined;
+    const entries = Object.entries(config)
+        .filter(([key]) => key.startsWith("aura:"))
+        .map(([key, value]): [string, unknown] => {
+            if (value === null || typeof value !== "object" || isSecureValue(value)) return [key, value];
+            typed ??= (yaml.load(text, { schema: yaml.CORE_SCHEMA }) as { config: Record<string, unknown> }).config;
+            return [key, JSON.stringify(typed[key])];
+        });
+    for (const [key, value] of entries) {
+        if (isSecureValue(value) && (typeof (value as { secure: unknown }).secure !== "string" || (value as { secure: string }).secure === "")) {
+            throw refuse(`config.${key}.secure: must be the ciphertext pulumi config set --secret writes — set it again: pulumi config set --secret ${key} <value> -s ${stack}`);
+        }
+    }
+    return entries;
+}
+
+/**
+ * Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists, as Pulumi gives them to the
+ * program: a scalar as its text, a list or mapping as JSON; secure values are not read.
  */
 export function stackConfig(stack: string, root = path.join(__dirname, "..")): Record<string, string> {
     return Object.fromEntries(
         stackConfigEntries(stack, root).flatMap(([key, value]): Array<[string, string]> =>
-            typeof value === "string" ? [[key, value]] : typeof value === "number" || typeof value === "boolean" ? [[key, String(value)]] : [],
+            typeof value === "string" ? [[key, value]] : [],
         ),
     );
 }
@@ -178,7 +223,7 @@ export function stackConfig(stack: string, root = path.join(__dirname, "..")): R
 /** `aura:*` keys of Pulumi.<stack>.yaml in `root` whose values are stored as secrets (`secure:`), unreadable offline. */
 export function secureStackKeys(stack: string, root = path.join(__dirname, "..")): string[] {
     return stackConfigEntries(stack, root)
-        .filter(([, value]) => value !== null && typeof value === "object" && "secure" in value)
+        .filter(([, value]) => isSecureValue(value))
         .map(([key]) => key);
 }
 
@@ -205,6 +250,8 @@ export function offlineConfig(stack: string, given?: Record<string, string>, roo
     const config = { ...(given ?? stackConfig(stack, root)) };
     const secretConfigKeys: string[] = [];
     const placeholders: string[] = [];
+    // A stack name with no stack file (a typo, or a stack not created yet) plans with no stack config: say so.
+    if (!given && !fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))) placeholders.push(`all of it: there is no Pulumi.${stack}.yaml (check --stack, or create the stack: pulumi stack init ${stack})`);
     for (const key of given ? [] : secureStackKeys(stack, root)) {
         const value =
             key === ALERT_WEBHOOK_KEY ? PLACEHOLDER_ALERT_WEBHOOK
@@ -242,10 +289,12 @@ export function placeholderSshKey(): string {
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     const stack = flags.stack ?? stackFromProfilePath(file);
-    const { config, secretConfigKeys, placeholders } = offlineConfig(stack);
-
     let result: Plan;
+    let placeholders: string[];
     try {
+        const offline = offlineConfig(stack);
+        const { config, secretConfigKeys } = offline;
+        placeholders = offline.placeholders;
         const { runPlan } = await import("./plan");
         const { offlineStackOutputs } = await import("./promote");
         if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release and images (assumed to be this profile's)`);

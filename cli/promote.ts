@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProfileError, loadProfile } from "../profiles";
+import { ProfileError, loadProfile, readProfileText } from "../profiles";
 import { setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
 import { Release } from "../profiles/release";
 import { inputErrorMessage } from "./common";
@@ -23,7 +23,7 @@ export const PROMOTE_USAGE = `Usage:
 
 const ROOT = path.join(__dirname, "..");
 
-class PromoteError extends Error {}
+export class PromoteError extends Error {}
 
 /**
  * Stack outputs the mocks give other stacks in an offline plan. The upstream's deployment is not
@@ -84,7 +84,13 @@ function deployedVersion(stack: string, root: string): string {
     const run = spawnSync("pulumi", ["stack", "output", "release", "--json", "--stack", stack], { cwd: root, encoding: "utf8" });
     if (run.error) throw new PromoteError(`--from-deployment needs the Pulumi CLI (${run.error.message}); without it, leave the flag out to read the release from ${stack}'s profile`);
     if (run.status !== 0) throw new PromoteError(`pulumi stack output release --stack ${stack} failed: ${run.stderr.trim()}`);
-    const version = upstreamVersion(JSON.parse(run.stdout || "null"));
+    let answer: unknown;
+    try {
+        answer = JSON.parse(run.stdout || "null");
+    } catch {
+        throw new PromoteError(`pulumi stack output release --stack ${stack} did not print JSON (${JSON.stringify(run.stdout.trim().slice(0, 200))}): check the Pulumi CLI, or leave --from-deployment out to read the release from ${stack}'s profile`);
+    }
+    const version = upstreamVersion(answer);
     if (!version) throw new PromoteError(`${stack} has no deployment with a release output yet: deploy it first (pulumi up -s ${stack})`);
     return version;
 }
@@ -123,7 +129,8 @@ export async function promote(options: PromoteArgs & { root?: string }): Promise
         source = `${from}'s last deployment (pulumi stack output release), registry from ${upstream.relative}`;
     }
 
-    const text = fs.readFileSync(target.file, "utf8");
+    // Read as every profile is read: a missing file, a folder, a pipe or a device is refused, not read.
+    const text = readProfileText(target.file);
     let edited: string;
     try {
         edited = setRelease(text, release, `The release ${to} runs; written by \`aura promote --from ${from} --to ${to}\`.`);

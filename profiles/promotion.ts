@@ -109,6 +109,8 @@ function scalar(value: string, previous: string | undefined): string {
  * on its line, and a missing block is appended. Throws if the result does not read back as `release`.
  */
 export function setRelease(text: string, release: Release, note?: string): string {
+    // A profile with Windows line ends is edited as one with \n and keeps its \r\n.
+    if (text.includes("\r\n")) return setRelease(text.replace(/\r\n/g, "\n"), release, note).replace(/\n/g, "\r\n");
     const lines = text.split("\n");
     const start = lines.findIndex((l) => /^release:/.test(l));
     const value = (l: string) => /^(\s*[a-z_]+:\s*)((?:"[^"]*"|'[^']*'|[^\s#]+))?(\s*#.*)?$/.exec(l);
@@ -149,7 +151,13 @@ export function setRelease(text: string, release: Release, note?: string): strin
 }
 
 function verified(text: string, release: Release): string {
-    const doc = yaml.load(text) as { release?: Partial<Release> } | undefined;
+    let doc: { release?: Partial<Release> } | undefined;
+    try {
+        doc = yaml.load(text) as typeof doc;
+    } catch {
+        // The edit broke the document (a release written in a form this editor does not know).
+        doc = undefined;
+    }
     if (doc?.release?.version !== release.version || doc?.release?.registry !== release.registry) {
         throw new Error(`the edited profile does not read back as release ${release.version} from ${release.registry}: set it by hand`);
     }

@@ -18,7 +18,26 @@ echo "Offline plans (Pulumi mocks) of each stack's profile, before and after thi
 echo "both with this pull request's program. \`pulumi preview\` below shows the cloud's view."
 echo
 for stack in $(bash scripts/stacks.sh --lines); do
-  profile="$(node -e 'const y=require("js-yaml");const c=y.load(require("fs").readFileSync(process.argv[1],"utf8"))||{};process.stdout.write(String((c.config||{})["aura:profile"]||""))' "Pulumi.${stack}.yaml")"
+  # Read as aura reads it: a stack file that is not valid YAML is reported in the comment, and the
+  # other stacks still get their diff. (The single quotes keep the JavaScript's ${} from bash.)
+  # shellcheck disable=SC2016
+  if ! profile="$(node -e '
+    require("./cli/transpile").register();
+    try {
+      process.stdout.write(require("./cli/main").stackConfig(process.argv[1], process.cwd())["aura:profile"] || "");
+    } catch (e) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }' "${stack}" 2>"${err}")"; then
+    echo "### Stack \`${stack}\`: Pulumi.${stack}.yaml cannot be read"
+    echo
+    echo '```text'
+    sed 's/```/'"'''"'/g' "${err}"
+    echo '```'
+    echo
+    status=1
+    continue
+  fi
   if [ -z "${profile}" ]; then
     echo "### Stack \`${stack}\`: Pulumi.${stack}.yaml names no \`aura:profile\`"
     status=1

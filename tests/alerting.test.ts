@@ -4,9 +4,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PLACEHOLDER_ALERT_WEBHOOK, secureStackKeys, stackConfig } from "../cli/main";
+import { PLACEHOLDER_ALERT_WEBHOOK, offlineConfig, secureStackKeys, stackConfig } from "../cli/main";
 import { Plan } from "../cli/plan";
 import { ALERT_WEBHOOK_KEY, readAlertWebhook } from "../components/system/alerting";
+import { ProfileError } from "../profiles";
 import { ROOT, plan, tempFile } from "./helpers";
 import { CHART_TYPE } from "./k8s-helpers";
 
@@ -78,9 +79,31 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
         fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n");
         assert.deepStrictEqual(secureStackKeys("qa", root), []);
         assert.deepStrictEqual(secureStackKeys("nosuchstack", root), []);
-        // A plain scalar reads as Pulumi reads it: its text.
-        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: true\n  aura:list: [1]\n");
-        assert.deepStrictEqual(stackConfig("qa", root), { "aura:profile": "profiles/dev.yaml", "aura:secrets.pin": "1234", "aura:flag": "true" });
+        // A plain scalar reads as Pulumi reads it: its text; a list or mapping as JSON.
+        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: true\n  aura:hex: 0x10\n  aura:list: [1, {a: b}]\n");
+        assert.deepStrictEqual(stackConfig("qa", root), { "aura:profile": "profiles/dev.yaml", "aura:secrets.pin": "1234", "aura:flag": "true", "aura:hex": "0x10", "aura:list": '[1,{"a":"b"}]' });
         assert.doesNotThrow(() => readAlertWebhook(PLACEHOLDER_ALERT_WEBHOOK, true, "qa"), "the placeholder passes the check");
+    });
+
+    it("refuses a stack file Pulumi could not read either, naming it, and says when there is none", () => {
+        const stackFile = tempFile("Pulumi.qa.yaml", "");
+        const root = path.dirname(stackFile);
+        const bad: Array<[string, RegExp]> = [
+            ["config:\n  aura:profile: [\n", /is not valid YAML: .*line \d+/],
+            ["config:\n  aura:profile: a\n  aura:profile: b\n", /is not valid YAML: duplicated mapping key/],
+            ["config:\n  aura:profile: !!js/function 'x'\n", /is not valid YAML: unknown .*tag/],
+            ["- config\n", /must be a mapping with a config: key/],
+            ["config:\n  - aura:profile\n", /config: must be a mapping of keys such as aura:profile/],
+            ["config:\n  aura:alertWebhookUrl:\n    secure: ''\n", /config\.aura:alertWebhookUrl\.secure: must be the ciphertext .* pulumi config set --secret aura:alertWebhookUrl <value> -s qa/],
+        ];
+        for (const [text, why] of bad) {
+            fs.writeFileSync(stackFile, text);
+            assert.throws(() => offlineConfig("qa", undefined, root), (e: unknown) => e instanceof ProfileError && e.message.startsWith("Pulumi.qa.yaml: ") && why.test(e.message), text);
+        }
+        fs.rmSync(stackFile);
+        fs.mkdirSync(stackFile);
+        assert.throws(() => offlineConfig("qa", undefined, root), /Pulumi\.qa\.yaml: cannot read the stack's config: is a folder/);
+        fs.rmdirSync(stackFile);
+        assert.match(offlineConfig("qa", undefined, root).placeholders[0], /there is no Pulumi\.qa\.yaml \(check --stack, or create the stack: pulumi stack init qa\)/);
     });
 });

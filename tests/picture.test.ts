@@ -119,6 +119,14 @@ describe("aura plan --svg", () => {
         assert.match(r.stderr, /drew the plan into/);
         assert.strictEqual(parseXml(fs.readFileSync(out, "utf8")).children[0].name, "svg");
         assert.strictEqual((await aura("plan", "profiles/dev.yaml", "--svg")).code, 2);
+        // The picture replaces its file: a name that is not .svg (the profile itself, a stack file) is refused first.
+        for (const precious of ["profiles/dev.yaml", "Pulumi.dev.yaml"]) {
+            const before = fs.readFileSync(precious, "utf8");
+            const r = await aura("plan", "profiles/dev.yaml", "--svg", precious);
+            assert.strictEqual(r.code, 2);
+            assert.match(r.stderr, new RegExp(`--svg ${precious.replace(/\./g, "\\.")}: the picture replaces the file, so its name must end in \\.svg`));
+            assert.strictEqual(fs.readFileSync(precious, "utf8"), before);
+        }
         const bad = await aura("plan", "profiles/dev.yaml", "--svg", path.join(out, "no", "such", "dir.svg"));
         assert.strictEqual(bad.code, 1);
         assert.match(bad.stderr, /--svg .*: cannot write the picture: ENOTDIR|ENOENT/);

@@ -2,6 +2,7 @@
 // secrets masked; its JSON contract; determinism.
 import * as assert from "assert";
 import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks } from "../cli/mocks";
@@ -115,6 +116,20 @@ describe("aura plan", () => {
         const r = spawnSync("bash", ["-c", 'node bin/aura.js plan profiles/dev.yaml --json | head -n 1; echo "aura exited ${PIPESTATUS[0]}" >&2'], { cwd: ROOT, encoding: "utf8" });
         assert.strictEqual(r.stdout, "{\n");
         assert.strictEqual(r.stderr, "aura exited 0\n");
+    });
+
+    it("says in one line, exit 1, when its output cannot be written (a full disk)", function () {
+        this.timeout(60_000);
+        for (const args of [["schema"], ["plan", "profiles/dev.yaml"]]) {
+            const full = fs.openSync("/dev/full", "w");
+            try {
+                const r = spawnSync("node", [path.join(ROOT, "bin", "aura.js"), ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+                assert.strictEqual(r.status, 1, r.stderr);
+                assert.strictEqual(r.stderr, "aura: cannot write the output: ENOSPC\n");
+            } finally {
+                fs.closeSync(full);
+            }
+        }
     });
 
     it("prints a readable tree by stage and component", function () {

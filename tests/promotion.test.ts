@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { promote } from "../cli/promote";
+import { PromoteError, promote } from "../cli/promote";
 import { loadProfile } from "../profiles";
 import { setRelease, workloadImages } from "../profiles/promotion";
 import { ROOT, plan } from "./helpers";
@@ -101,6 +101,15 @@ describe("promotion", () => {
             const appended = setRelease("# dev\nenvironment: dev\n", release, "promoted");
             assert.strictEqual(appended, '# dev\nenvironment: dev\n\n# promoted\nrelease:\n  version: "2026.12.0"\n  registry: "auraplatform.azurecr.io"\n');
         });
+
+        it("edits a profile with Windows line ends and keeps them", () => {
+            const text = fs.readFileSync(PROD, "utf8").replace(/\n/g, "\r\n");
+            assert.strictEqual(setRelease(text, release), text.replace('version: "2026.11.1"', 'version: "2026.12.0"'));
+        });
+
+        it("refuses to write a release it cannot edit, asking for it by hand (not a YAML error of its own edit)", () => {
+            assert.throws(() => setRelease("release:\n  version: >-\n    2026.11.1\n  registry: r.example.io\n", release), /release\.version to 2026\.12\.0 by hand|does not read back as release 2026\.12\.0 .*: set it by hand/);
+        });
     });
 
     describe("aura promote", () => {
@@ -140,6 +149,41 @@ describe("promotion", () => {
                 assert.strictEqual(r.changed, true);
                 assert.match(r.diff, /~ release\.version: "2026\.11\.1" → "2026\.12\.0"/);
             } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
+        it("refuses a target profile that is missing, a folder or not a file, without reading it", async () => {
+            const root = project("2026.12.0");
+            try {
+                const prodFile = path.join(root, "profiles", "prod.yaml");
+                fs.rmSync(prodFile);
+                await assert.rejects(promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: true, root }), /prod\.yaml: cannot read the profile: no such file/);
+                fs.mkdirSync(prodFile);
+                await assert.rejects(promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: true, root }), /prod\.yaml: cannot read the profile: is a folder/);
+                fs.rmdirSync(prodFile);
+                fs.symlinkSync("/dev/zero", prodFile);
+                await assert.rejects(promote({ from: "dev", to: "prod", fromDeployment: false, dryRun: true, root }), /prod\.yaml: cannot read the profile: is not a regular file/);
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
+        it("refuses --from-deployment when the Pulumi CLI prints no JSON, quoting what it printed", async () => {
+            const root = project("2026.12.0");
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "aura-test-pulumi-"));
+            const savedPath = process.env.PATH;
+            try {
+                fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\necho 'warning: a newer version of Pulumi is available'\n");
+                fs.chmodSync(path.join(bin, "pulumi"), 0o755);
+                process.env.PATH = `${bin}:${savedPath}`;
+                await assert.rejects(
+                    promote({ from: "dev", to: "prod", fromDeployment: true, dryRun: true, root }),
+                    (e: Error) => e instanceof PromoteError && /did not print JSON \("warning: a newer version of Pulumi is available"\)/.test(e.message),
+                );
+            } finally {
+                process.env.PATH = savedPath;
+                fs.rmSync(bin, { recursive: true, force: true });
                 fs.rmSync(root, { recursive: true, force: true });
             }
         });

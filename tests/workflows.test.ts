@@ -171,6 +171,27 @@ describe("workflow scripts", () => {
         assert.match(r.stdout, /### Stack `prod`/);
     });
 
+    it("pr-diff.sh reports a stack file it cannot read in its section, and still writes the other stacks", function () {
+        this.timeout(240_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-test-prdiff-"));
+        try {
+            for (const copied of ["scripts", "profiles", "Pulumi.yaml", "Pulumi.dev.yaml"]) fs.cpSync(path.join(ROOT, copied), path.join(dir, copied), { recursive: true });
+            for (const linked of ["bin", "cli", "components", "index.ts", "node_modules", "package.json", "tsconfig.json"]) fs.symlinkSync(path.join(ROOT, linked), path.join(dir, linked));
+            fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n  aura:profile: profiles/prod.yaml\n");
+            const git = (...args: string[]) => spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, encoding: "utf8" });
+            git("init", "-q");
+            git("add", "-A");
+            git("commit", "-qm", "base");
+            const r = spawnSync("bash", [path.join(dir, "scripts", "pr-diff.sh"), "HEAD"], { encoding: "utf8" });
+            assert.strictEqual(r.status, 1, r.stderr + r.stdout);
+            assert.match(r.stdout, /### Stack `bad`: Pulumi\.bad\.yaml cannot be read\n\n```text\nPulumi\.bad\.yaml: is not valid YAML: duplicated mapping key/);
+            assert.match(r.stdout, /### Stack `dev`/);
+            assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .+:\d+:\d+/, "no stack trace");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     describe("drift.sh", () => {
         /** A stand-in `pulumi` that answers `preview --json` with `answer` and exits `code`. */
         function fakePulumi(answer: object, code: number): string {
