@@ -431,8 +431,24 @@ const envName = z
     .max(128, { error: "must be at most 128 characters" })
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
 
-/** Names that hold secrets by convention: their values belong in secret_env, never in the profile. */
-const SECRET_NAME = /PASSWORD|PASSWD|TOKEN|SECRET|KEY/i;
+/**
+ * Words of a variable name that say it holds a secret (`DB_PASSWORD`, `apiKey`, `SMTP_PASS`,
+ * `GIT_CREDENTIALS`, `SENTRY_DSN`): their values belong in secret_env, never in the profile. Whole
+ * words only, so `MONKEY`, `KEYCLOAK_URL` or `TOKENIZER_PATH` are plain settings.
+ */
+const SECRET_WORDS = new Set([
+    "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PASSPHRASE", "TOKEN", "TOKENS", "SECRET", "SECRETS", "KEY", "KEYS",
+    "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY", "CREDENTIAL", "CREDENTIALS", "CREDS", "DSN", "AUTHTOKEN", "ACCESSTOKEN",
+]);
+
+/** Whether an environment variable's name says it holds a secret (snake case or camel case words). */
+export function secretLookingName(name: string): boolean {
+    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/_+/);
+    return words.some((w) => SECRET_WORDS.has(w)) || /CONNECTION_?STRING/.test(words.join("_"));
+}
+
+/** A URL with a password in it (`postgres://app:hunter2@db/app`): a secret whatever the variable's name. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]+:[^\s/@]+@/i;
 
 /** Plain environment variables: bounded, and none whose name says it is a secret. */
 const plainEnv = z
@@ -440,11 +456,12 @@ const plainEnv = z
     .superRefine((env, ctx) => {
         const names = Object.keys(env);
         if (names.length > 100) refuse(ctx, [], `sets ${names.length} variables: at most 100`, { hideValue: true });
-        for (const name of names.filter((n) => SECRET_NAME.test(n)).slice(0, 10)) {
+        const secret = names.filter((n) => secretLookingName(n) || URL_WITH_PASSWORD.test(env[n]));
+        for (const name of secret.slice(0, 10)) {
             refuse(
                 ctx,
                 [name],
-                "looks like a secret, and env values are stored and shown in clear text: move it to secret_env " +
+                `${secretLookingName(name) ? "looks like a secret" : "holds a URL with a password"}, and env values are stored and shown in clear text: move it to secret_env ` +
                     `(secret_env: { ${name}: <secret-name> }) and store the value with pulumi config set --secret aura:secrets.<secret-name> <value>`,
                 { hideValue: true },
             );
