@@ -1,8 +1,9 @@
 // The logging setup job's script (components/system/logging-setup.sh), run by bash against a stub
 // curl that plays Elasticsearch and Kibana: what it sends, in which order, and when it stops.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { LOGGING_SETUP_SCRIPT, LOG_INDEX_PREFIX, LOG_RETENTION_POLICY } from "../components/system/logging";
@@ -13,6 +14,8 @@ interface Call {
     method: string;
     data?: unknown;
     args: string[];
+    /** What curl read as its config file from standard input (--config -). */
+    config?: string;
 }
 
 /**
@@ -23,7 +26,8 @@ const CURL_STUB = `#!/usr/bin/env node
 const fs = require("fs");
 const args = process.argv.slice(2);
 const url = args.find((a) => a.startsWith("https://"));
-fs.appendFileSync(process.env.STUB_LOG, JSON.stringify(args) + "\\n");
+const config = args.includes("--config") && args[args.indexOf("--config") + 1] === "-" ? fs.readFileSync(0, "utf8") : undefined;
+fs.appendFileSync(process.env.STUB_LOG, JSON.stringify({ args, config }) + "\\n");
 const count = (key) => {
     const file = process.env.STUB_LOG + "." + key;
     const n = fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0;
@@ -60,10 +64,10 @@ function runScript(env: Record<string, string>): { status: number | null; stderr
         });
         const lines = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
         const calls = lines.map((line) => {
-            const args: string[] = JSON.parse(line);
+            const { args, config }: { args: string[]; config?: string } = JSON.parse(line);
             const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
             const data = at("--data");
-            return { url: args.find((a) => a.startsWith("https://"))!, method: at("--request") ?? "GET", data: data === undefined ? undefined : JSON.parse(data), args };
+            return { url: args.find((a) => a.startsWith("https://"))!, method: at("--request") ?? "GET", data: data === undefined ? undefined : JSON.parse(data), args, config };
         });
         return { status: run.status, stderr: run.stderr, calls };
     } finally {
@@ -81,6 +85,25 @@ describe("logging setup job script", function () {
         const r = spawnSync("shellcheck", ["-s", "bash", path.join(__dirname, "..", "components", "system", "logging-setup.sh")], { encoding: "utf8" });
         assert.ok(!r.error, "shellcheck is not installed: run scripts/install-validators.sh");
         assert.strictEqual(r.status, 0, r.stdout);
+    });
+
+    it("gives the real curl the password as written, quotes and backslashes included", async () => {
+        const password = 'p\\a"s$s `w0rd';
+        const functions = /^credentials\(\) \{[\s\S]*?^\}\n/m.exec(LOGGING_SETUP_SCRIPT)![0];
+        const server = http.createServer((req, res) => res.end(Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString("utf8")));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        try {
+            const { port } = server.address() as { port: number };
+            const child = spawn("bash", ["-c", `${functions}credentials | curl --config - --silent --show-error http://127.0.0.1:${port}/`], { env: { ...process.env, ES_PASSWORD: password } });
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            const code = await new Promise((resolve) => child.on("close", resolve));
+            assert.ok(code !== null, "curl ran");
+            assert.strictEqual(code, 0, "curl is not installed? run scripts/install-validators.sh");
+            assert.strictEqual(out, `elastic:${password}`);
+        } finally {
+            server.close();
+        }
     });
 
     it("waits for Elasticsearch, sets the retention policy, template and existing indices, then makes the data view", () => {
@@ -102,7 +125,9 @@ describe("logging setup job script", function () {
         for (const c of calls) {
             const ca = c.url.startsWith(ES) ? "/es-ca/ca.crt" : "/kibana-ca/ca.crt";
             assert.strictEqual(c.args[c.args.indexOf("--cacert") + 1], ca, `${c.url} trusts only its CA`);
-            assert.strictEqual(c.args[c.args.indexOf("--user") + 1], "elastic:pw-from-the-secret");
+            // The password comes on curl's standard input, never on its command line (visible in /proc).
+            assert.strictEqual(c.config, 'user = "elastic:pw-from-the-secret"\n');
+            assert.ok(!c.args.some((a) => a.includes("pw-from-the-secret")), `${c.url}: the password is not an argument`);
             assert.ok(c.args.includes("--fail-with-body"), "an HTTP error fails the call");
         }
         for (const c of calls.filter((x) => x.url.startsWith(KIBANA) && x.method !== "GET")) assert.ok(c.args.includes("kbn-xsrf: aura"));

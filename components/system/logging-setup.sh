@@ -12,15 +12,23 @@
 set -euo pipefail
 deadline=$((SECONDS + 1500))
 
-# curl takes the password off its command line once it has read it.
+# The password reaches curl as a config file on its standard input (printf is a bash builtin), never
+# on a command line, where /proc would show it to the node until curl wipes it. In curl's config
+# syntax a quoted value escapes its backslashes and quotes.
+credentials() {
+  local password=${ES_PASSWORD//\\/\\\\}
+  password=${password//\"/\\\"}
+  printf 'user = "elastic:%s"\n' "${password}"
+}
+
 es() {
-  curl --silent --show-error --fail-with-body --max-time 30 --cacert /es-ca/ca.crt \
-    --user "elastic:${ES_PASSWORD}" --header 'Content-Type: application/json' "$@"
+  credentials | curl --config - --silent --show-error --fail-with-body --max-time 30 --cacert /es-ca/ca.crt \
+    --header 'Content-Type: application/json' "$@"
 }
 
 kibana() {
-  curl --silent --show-error --fail-with-body --max-time 30 --cacert /kibana-ca/ca.crt \
-    --user "elastic:${ES_PASSWORD}" --header 'Content-Type: application/json' --header 'kbn-xsrf: aura' "$@"
+  credentials | curl --config - --silent --show-error --fail-with-body --max-time 30 --cacert /kibana-ca/ca.crt \
+    --header 'Content-Type: application/json' --header 'kbn-xsrf: aura' "$@"
 }
 
 wait_for() {
