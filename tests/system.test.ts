@@ -11,7 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import diff from "microdiff";
-import { MOCK_SUBSCRIPTION, MOCK_TENANT } from "../cli/mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { MOCK_SUBSCRIPTION, MOCK_TENANT, createMocks } from "../cli/mocks";
 import { Plan, PlannedResource } from "../cli/plan";
 import { GATE_COMMAND_LABEL, READYZ_SCRIPT, parseApiReadyTimeout } from "../components/system/apiGate";
 import { AUTOSCALER_IMAGE_TAGS, AUTOSCALER_SECRET, NodeGroup, autoscalerImageTag, nodeGroups } from "../components/system/autoscaler";
@@ -439,7 +440,14 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
         const data = secret.inputs.stringData as Record<string, string>;
         assert.deepStrictEqual(Object.keys(data).sort(), ["ClientID", "ClientSecret", "ResourceGroup", "SubscriptionID", "TenantID", "VMType"]);
         assert.strictEqual(data.VMType, "vmss");
-        assert.strictEqual(values.podAnnotations["checksum/azure-credentials"], crypto.createHash("sha256").update(JSON.stringify(data)).digest("hex"));
+        // An HMAC under the stage's secret checksum key (a random value kept in state), not a plain
+        // hash: one would let anyone with the plan test a guess of the password offline.
+        const key = byType(shown, "random:index/randomPassword:RandomPassword").find((r) => r.name === "aura-dev-checksum-key")!;
+        assert.strictEqual(key.parent, one(shown, "aura:system:SystemStage", "aura-dev").urn);
+        const keyValue = createMocks().newResource({ type: key.type, name: key.name, inputs: key.inputs, custom: true } as pulumi.runtime.MockResourceArgs) as unknown as { state: { result: string } };
+        const annotation = values.podAnnotations["checksum/azure-credentials"];
+        assert.strictEqual(annotation, crypto.createHmac("sha256", keyValue.state.result).update(JSON.stringify(data)).digest("hex"));
+        assert.notStrictEqual(annotation, crypto.createHash("sha256").update(JSON.stringify(data)).digest("hex"));
         // The Secret is masked in the plain plan.
         const masked = byType(dev, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any).name === AUTOSCALER_SECRET)!;
         assert.strictEqual(masked.inputs.stringData, "[secret]");

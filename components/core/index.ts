@@ -2,8 +2,8 @@
 // (Deployment, Service, HPA, PodDisruptionBudget; singletons without HPA; nginx behind an Azure load
 // balancer) and the provisioning jobs, which run after the services they provision.
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { Profile, SINGLETON_SERVICES, imageFor } from "../../profiles";
+import { createChecksumKey } from "../checksum";
 import { ProvisioningJob } from "./job";
 import { PlatformService } from "./service";
 import { secretMissingError, secretUses } from "./secrets";
@@ -46,7 +46,7 @@ export class CoreStage extends pulumi.ComponentResource {
         if (missing.length) throw secretMissingError(missing, pulumi.getStack());
 
         // Key of the HMAC that fingerprints secret values in pod annotations (kept in state, secret).
-        const checksumKey = new random.RandomPassword(`${name}-checksum-key`, { length: 32, special: false }, { parent: this }).result;
+        const checksumKey = createChecksumKey(`${name}-checksum-key`, { parent: this });
         const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, databasePasswords: args.databasePasswords, checksumKey };
 
         for (const [service, spec] of Object.entries(profile.core.services)) {

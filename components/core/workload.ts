@@ -5,6 +5,7 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../../profiles/schema";
+import { keyedChecksum } from "../checksum";
 import { secretMissingError } from "./secrets";
 
 /** Core workloads run on the `common` pool (the infra stage labels its nodes agentpool=common). */
@@ -157,13 +158,9 @@ export function workloadConfig(
         );
         envFrom.push({ secretRef: { name } });
         // The HMAC reveals nothing without its key, so it may be shown (and diffed) in plain text.
-        checksums["checksum/secret"] = pulumi.unsecret(
-            pulumi.all([args.checksumKey, ...values]).apply(([key, ...vs]) =>
-                crypto
-                    .createHmac("sha256", key)
-                    .update(JSON.stringify(secretEnv.map(([variable, secret], i) => [variable, secret, vs[i]])))
-                    .digest("hex"),
-            ),
+        checksums["checksum/secret"] = keyedChecksum(
+            args.checksumKey,
+            pulumi.all(values).apply((vs) => secretEnv.map(([variable, secret], i) => [variable, secret, vs[i]])),
         );
     }
 
@@ -174,10 +171,9 @@ export function workloadConfig(
     // the pods that read it, as a new stack secret does (the same keyed fingerprint).
     if (args.databases.length) {
         const dbs = [...args.databases].sort();
-        checksums["checksum/databases"] = pulumi.unsecret(
-            pulumi.all([args.checksumKey, ...dbs.map((db) => args.databasePasswords[db])]).apply(([key, ...passwords]) =>
-                crypto.createHmac("sha256", key).update(JSON.stringify(dbs.map((db, i) => [db, passwords[i]]))).digest("hex"),
-            ),
+        checksums["checksum/databases"] = keyedChecksum(
+            args.checksumKey,
+            pulumi.all(dbs.map((db) => args.databasePasswords[db])).apply((passwords) => dbs.map((db, i) => [db, passwords[i]])),
         );
     }
 

@@ -6,7 +6,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolInfo } from "../infra/agentPools";
 import { pinnedChart } from "./charts";
-import { ResolvedFacts, checksum, resolveFacts } from "./cloudConfig";
+import { keyedChecksum } from "../checksum";
+import { ResolvedFacts, resolveFacts } from "./cloudConfig";
 import type { ClusterFacts } from "../infra";
 import { CONTROL_PLANE_TOLERATIONS } from "./cloudProvider";
 import { PLATFORM_LABELS } from "./namespaces";
@@ -98,6 +99,8 @@ export interface AutoscalerArgs {
     pools: PoolInfo[];
     /** The cluster's Kubernetes version (profile): the autoscaler release of the same minor runs. */
     kubernetesVersion: string;
+    /** Key of the credentials' checksum (components/checksum.ts). */
+    checksumKey: pulumi.Input<string>;
     /** What the objects wait for (foundation). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -125,7 +128,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
         this.chart = pinnedChart(`${name}-chart`, {
             chart: "clusterAutoscaler",
             namespace: "kube-system",
-            values: autoscalerValues(nodeGroups(args.pools), checksum(credentials), args.kubernetesVersion),
+            values: autoscalerValues(nodeGroups(args.pools), keyedChecksum(args.checksumKey, credentials), args.kubernetesVersion),
         }, { ...child, dependsOn: [...args.dependsOn, this.secret] });
         // A kube-system pod without a disruption budget holds its node for an hour before the
         // autoscaler may empty it (--blocking-system-pod-distruption-timeout). kubeadm's CoreDNS

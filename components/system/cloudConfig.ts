@@ -2,9 +2,9 @@
 // (the format of aks-engine's /etc/kubernetes/azure.json), kept as the Secret
 // `kube-system/azure-cloud-provider` under the key `cloud-config` — never a file in custom data, so a
 // service principal rotation is a Secret update and never touches a VM.
-import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { keyedChecksum } from "../checksum";
 import type { ClusterFacts } from "../infra";
 import { PLATFORM_LABELS } from "./namespaces";
 
@@ -49,16 +49,6 @@ export function azureCloudConfig(f: ResolvedFacts): Record<string, unknown> {
     };
 }
 
-/**
- * A SHA-256 of `data`, for a pod annotation that changes when credentials change (and so restarts
- * the pods that read them at start). A hash of a random password reveals nothing of it, so it is
- * left visible: a reviewer sees the restart in the plan.
- */
-export function checksum(data: pulumi.Input<string | Record<string, string>>): pulumi.Output<string> {
-    const out: pulumi.Output<string | Record<string, string>> = pulumi.output(data);
-    return pulumi.unsecret(out.apply((d) => crypto.createHash("sha256").update(JSON.stringify(d)).digest("hex")));
-}
-
 /** Resolves the facts (the client secret stays a secret). */
 export function resolveFacts(facts: ClusterFacts): pulumi.Output<ResolvedFacts> {
     return pulumi.output(facts) as pulumi.Output<ResolvedFacts>;
@@ -67,6 +57,8 @@ export function resolveFacts(facts: ClusterFacts): pulumi.Output<ResolvedFacts> 
 export interface CloudConfigArgs {
     /** The cluster's Azure facts and service principal. */
     facts: ClusterFacts;
+    /** Key of the checksum of the cloud config (components/checksum.ts). */
+    checksumKey: pulumi.Input<string>;
     /** What the Secret waits for (the API gate). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -89,7 +81,7 @@ export class CloudConfig extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { [CLOUD_CONFIG_SECRET.key]: json },
         }, { parent: this, provider: opts.provider, dependsOn: args.dependsOn });
-        this.checksum = checksum(json);
+        this.checksum = keyedChecksum(args.checksumKey, json);
         this.registerOutputs({});
     }
 }

@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Profile } from "../../profiles";
+import { createChecksumKey } from "../checksum";
 import type { PoolInfo } from "../infra/agentPools";
 import { BOOTSTRAP_LOG_PATH } from "../infra/cloudinit";
 import type { ClusterFacts } from "../infra";
@@ -97,7 +98,9 @@ export class SystemStage extends pulumi.ComponentResource {
         // The order that lets nodes become Ready: CNI, then the cloud provider (its node manager
         // clears the `uninitialized` taint), then disks; everything else waits for all three.
         const network = profile.infrastructure.network;
-        const cloudConfig = new CloudConfig(`${name}-cloud-config`, { facts: cluster, dependsOn: gate }, k8sOpts);
+        // Key of the checksum annotations that restart the pods reading the credentials.
+        const checksumKey = createChecksumKey(`${name}-checksum-key`, { parent: this });
+        const cloudConfig = new CloudConfig(`${name}-cloud-config`, { facts: cluster, checksumKey, dependsOn: gate }, k8sOpts);
         const cni = new Cni(`${name}-cni`, { podCidr: network.pod_cidr, dependsOn: gate }, k8sOpts);
         const cloudProvider = new CloudProvider(`${name}-cloud-provider`, {
             clusterName: name,
@@ -112,7 +115,7 @@ export class SystemStage extends pulumi.ComponentResource {
         }, k8sOpts);
         this.foundation = [this.gate, namespaces, cni, cloudProvider, storage];
 
-        new ClusterAutoscaler(`${name}-autoscaler`, { facts: cluster, pools: args.pools, kubernetesVersion: args.profile.kubernetes.version, dependsOn: this.foundation }, k8sOpts);
+        new ClusterAutoscaler(`${name}-autoscaler`, { facts: cluster, pools: args.pools, kubernetesVersion: args.profile.kubernetes.version, checksumKey, dependsOn: this.foundation }, k8sOpts);
         new MetricsServer(`${name}-metrics-server`, {
             environment: profile.environment,
             nodeSubnets: [network.masters_subnet, network.agents_subnet],
