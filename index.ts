@@ -14,6 +14,7 @@ import {
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
 import { Profile, ProfileError, loadProfile } from "./profiles";
 import { checkPromotion, workloadImages } from "./profiles/promotion";
+import { parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "./components/stackConfig";
 import { dropVersionAliases } from "./components/versionAliases";
 
 export = async () => {
@@ -21,12 +22,19 @@ export = async () => {
     // ever deployed, and cost a third of the run (components/versionAliases.ts).
     pulumi.runtime.registerStackTransformation(dropVersionAliases);
     const config = new pulumi.Config("aura");
+    // A misspelt setting would be ignored without a word: refused before anything else.
+    const unknownKeys = unknownConfigKeys(Object.keys(pulumi.runtime.allConfig()), pulumi.getStack());
+    if (unknownKeys.length) throw new pulumi.RunError(unknownKeys.join("\n"));
     const profile = readProfile(config.require("profile"));
     const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
     const alertWebhookUrl = runError(() =>
         readAlertWebhook(config.get("alertWebhookUrl"), isConfigSecret(ALERT_WEBHOOK_KEY), pulumi.getStack()),
     );
     const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size));
+    const servicePrincipalRotation = runError(() => parseRotationLabel(config.get("servicePrincipalRotation"), pulumi.getStack()));
+    const promoteFrom = runError(() =>
+        parsePromoteFrom(config.get("promoteFrom"), { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() }),
+    );
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
     const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key), (key) => isConfigSecret(`aura:${key}`));
 
@@ -57,7 +65,6 @@ export = async () => {
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
     // upstream, and the upstream's last deployment says which release that is.
-    const promoteFrom = config.get("promoteFrom");
     if (promoteFrom) {
         const upstream = new pulumi.StackReference(qualifiedStack(promoteFrom));
         const running = await upstream.getOutputDetails("release");
@@ -78,7 +85,7 @@ export = async () => {
     const infra = new InfraStage(name, {
         profile,
         sshPublicKey: config.require("sshPublicKey"),
-        servicePrincipalRotation: config.get("servicePrincipalRotation") ?? "1",
+        servicePrincipalRotation,
         // Scale sets that exist already: their live capacity and load-balancer wiring are kept.
         deployedScaleSets: deployedScaleSetNames((await self.getOutputDetails("pools")).value),
         rebuildMasters,

@@ -1,0 +1,71 @@
+// The stack config this program reads (`aura:*` in Pulumi.<stack>.yaml; README, "Stack config"):
+// every key it knows, so a misspelt one is refused instead of silently ignored, and the checks of
+// the settings no stage owns.
+import { closest } from "../profiles/messages";
+import { SECRET_KEY_PREFIX } from "./core/secrets";
+
+/** The settings of namespace `aura`, besides the stack secrets `aura:secrets.<name>`. */
+export const STACK_CONFIG_KEYS = [
+    "profile",
+    "sshPublicKey",
+    "apiReadyTimeoutMinutes",
+    "alertWebhookUrl",
+    "agentsRolledTo",
+    "rebuildMasters",
+    "promoteFrom",
+    "servicePrincipalRotation",
+] as const;
+
+/** A refusal of `aura:<key>` in the stack's config, naming where it is set and the command that fixes it. */
+function refusal(stack: string, key: string, why: string): string {
+    return `stack config aura:${key} (Pulumi.${stack}.yaml): ${why}`;
+}
+
+/**
+ * Problems with the names of the stack's `aura:*` keys (`keys` as the runtime holds them, with
+ * their namespace): one the program does not read is a typo, or left over.
+ */
+export function unknownConfigKeys(keys: string[], stack: string): string[] {
+    const known = new Set<string>(STACK_CONFIG_KEYS);
+    return keys
+        .filter((k) => k.startsWith("aura:"))
+        .map((k) => k.slice("aura:".length))
+        .filter((k) => !known.has(k) && !(k.startsWith(SECRET_KEY_PREFIX) && k.length > SECRET_KEY_PREFIX.length))
+        .sort()
+        .map((k) => {
+            const like = closest(k, known);
+            return refusal(stack, k, `is not a setting of this program${like ? ` (did you mean aura:${like}?)` : ""}: remove it with \`pulumi config rm aura:${k} -s ${stack}\`${like ? ` and set aura:${like}` : ""} (the settings are listed in the README, "Stack config")`);
+        });
+}
+
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * `aura:promoteFrom`: the upstream stack, by name (`dev`) or fully qualified (`org/project/dev`);
+ * never the stack itself. Undefined when unset.
+ */
+export function parsePromoteFrom(value: string | undefined, self: { organization: string; project: string; stack: string }): string | undefined {
+    if (value === undefined) return undefined;
+    const parts = value.split("/");
+    if (value.trim() === "" || parts.length === 2 || parts.length > 3 || !parts.every((p) => STACK_NAME.test(p))) {
+        throw new Error(
+            refusal(self.stack, "promoteFrom", `must name the upstream stack, e.g. dev or ${self.organization}/${self.project}/dev — got ${JSON.stringify(value)} (pulumi config set aura:promoteFrom dev -s ${self.stack})`),
+        );
+    }
+    const [organization, project, stack] = parts.length === 3 ? parts : [self.organization, self.project, parts[0]];
+    if (organization === self.organization && project === self.project && stack === self.stack) {
+        throw new Error(refusal(self.stack, "promoteFrom", `names this stack itself: a stack promotes from another one (prod from dev); \`pulumi config rm aura:promoteFrom -s ${self.stack}\` if it has no upstream`));
+    }
+    return value;
+}
+
+/** `aura:servicePrincipalRotation`: a label (default `1`); a new one replaces the password. */
+export function parseRotationLabel(value: string | undefined, stack: string): string {
+    if (value === undefined) return "1";
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+        throw new Error(
+            refusal(stack, "servicePrincipalRotation", `must be a label of letters, digits, '.', '_' and '-' (e.g. 2) — got ${JSON.stringify(value)}; a new label replaces the password (pulumi config set aura:servicePrincipalRotation 2 -s ${stack})`),
+        );
+    }
+    return value;
+}

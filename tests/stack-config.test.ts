@@ -1,0 +1,54 @@
+// The stack config keys the program reads: a misspelt or unknown one is refused (not ignored), and
+// the settings no stage owns are checked before anything registers.
+import * as assert from "assert";
+import { STACK_CONFIG_KEYS, parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "../components/stackConfig";
+import { plan } from "./helpers";
+
+const SELF = { organization: "organization", project: "aura-platform", stack: "prod" };
+
+describe("stack config", () => {
+    it("knows every key the README lists, and the README every key it knows", async () => {
+        const readme = (await import("fs")).readFileSync("README.md", "utf8");
+        const listed = [...readme.matchAll(/^\| `aura:([A-Za-z]+)` \|/gm)].map((m) => m[1]).sort();
+        assert.deepStrictEqual(listed, [...STACK_CONFIG_KEYS].sort());
+    });
+
+    it("refuses a key it does not read, suggesting the one meant and the command that removes it", () => {
+        assert.deepStrictEqual(unknownConfigKeys(["aura:profile", "aura:secrets.bot-token", "azure-native:location", "aura:sshPublicKey"], "prod"), []);
+        const [typo, stray, emptySecret] = unknownConfigKeys(["aura:apiReadyTimeoutMinute", "aura:colour", "aura:secrets."], "prod");
+        assert.strictEqual(
+            typo,
+            "stack config aura:apiReadyTimeoutMinute (Pulumi.prod.yaml): is not a setting of this program (did you mean aura:apiReadyTimeoutMinutes?): " +
+                "remove it with `pulumi config rm aura:apiReadyTimeoutMinute -s prod` and set aura:apiReadyTimeoutMinutes (the settings are listed in the README, \"Stack config\")",
+        );
+        assert.match(stray, /aura:colour .*is not a setting of this program: remove it with `pulumi config rm aura:colour -s prod` \(the settings/);
+        assert.match(emptySecret, /aura:secrets\. .*is not a setting/);
+    });
+
+    it("refuses the plan of a stack with a misspelt key before anything registers", async () => {
+        await assert.rejects(
+            plan({ profile: "profiles/dev.yaml", stack: "dev", config: { "aura:rebuildMaster": "1" } }),
+            (e: Error) => /stack config aura:rebuildMaster \(Pulumi\.dev\.yaml\): .*did you mean aura:rebuildMasters\?/.test(e.message),
+        );
+    });
+
+    it("reads aura:promoteFrom as another stack of the project, by name or qualified", () => {
+        assert.strictEqual(parsePromoteFrom(undefined, SELF), undefined);
+        assert.strictEqual(parsePromoteFrom("dev", SELF), "dev");
+        assert.strictEqual(parsePromoteFrom("acme/aura-platform/dev", SELF), "acme/aura-platform/dev");
+        for (const bad of ["", " ", "a/b", "a/b/c/d", "dev/", "../../etc", "dev stack"]) {
+            assert.throws(() => parsePromoteFrom(bad, SELF), /stack config aura:promoteFrom \(Pulumi\.prod\.yaml\): must name the upstream stack, e\.g\. dev/, bad);
+        }
+        for (const self of ["prod", "organization/aura-platform/prod"]) {
+            assert.throws(() => parsePromoteFrom(self, SELF), /names this stack itself: .* `pulumi config rm aura:promoteFrom -s prod`/, self);
+        }
+    });
+
+    it("reads aura:servicePrincipalRotation as a label, 1 when unset; a blank one would rotate the password, so it is refused", () => {
+        assert.strictEqual(parseRotationLabel(undefined, "prod"), "1");
+        assert.strictEqual(parseRotationLabel("2026-01", "prod"), "2026-01");
+        for (const bad of ["", "  ", "two words", "-1"]) {
+            assert.throws(() => parseRotationLabel(bad, "prod"), /stack config aura:servicePrincipalRotation \(Pulumi\.prod\.yaml\): must be a label/, bad);
+        }
+    });
+});
