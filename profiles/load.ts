@@ -299,9 +299,28 @@ function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
         message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     } else if (issue.code === "invalid_union") {
         message = "has the wrong type";
+    } else if ((issue.code === "too_small" || issue.code === "too_big") && /^Too (small|big)/.test(message)) {
+        message = sizeMessage(issue);
     }
     if (issue.code === "custom" && (issue.params as { hideValue?: boolean } | undefined)?.hideValue) return [problem(path, message)];
     return [problem(path, message, { value })];
+}
+
+/** A size limit zod states in its own words ("Too small: expected string to have >=1 characters"), in ours. */
+function sizeMessage(issue: Issue & { code: "too_small" | "too_big" }): string {
+    const small = issue.code === "too_small";
+    const limit = Number(small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum);
+    const bound = issue.inclusive === false ? (small ? limit + 1 : limit - 1) : limit;
+    const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+    switch (issue.origin) {
+        case "string":
+            return small && bound === 1 ? "must not be empty" : `must be at ${small ? "least" : "most"} ${unit(bound, "character")}`;
+        case "array":
+        case "set":
+            return small && bound === 1 ? "must list at least one item" : `must list at ${small ? "least" : "most"} ${unit(bound, "item")}`;
+        default:
+            return `must be at ${small ? "least" : "most"} ${bound}`;
+    }
 }
 
 function valueAt(doc: unknown, path: ReadonlyArray<string | number>): unknown {

@@ -48,7 +48,9 @@ const vmSize = z
     .describe("Azure VM size, e.g. Standard_D4s_v5 (the known sizes are listed in profiles/azure.ts)");
 
 // `what` names the field in the JSON Schema's sense only; messages already carry the key path.
-const count = (_what: string) => z.int({ error: "must be a whole number" });
+// The error map speaks for the type only: a bound without its own message is said by the profile
+// loader ("must be at most 100"), not as "must be a whole number".
+const count = (_what: string) => z.int({ error: (issue) => (issue.code === "invalid_type" ? "must be a whole number" : undefined) });
 
 const cidr = z.string().superRefine((v, ctx) => {
     const why = cidrProblem(v);

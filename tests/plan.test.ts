@@ -7,7 +7,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks } from "../cli/mocks";
 import { Plan } from "../cli/plan";
-import { ROOT, SEED_PROFILE, plan } from "./helpers";
+import * as zlib from "zlib";
+import { ROOT, SEED_PROFILE, plan, tempFile } from "./helpers";
+import { seedWith } from "./profile-helpers";
 
 describe("aura plan", () => {
     let seedPlan: Plan;
@@ -77,6 +79,75 @@ describe("aura plan", () => {
         const blobs = seedPlan.resources.filter((r) => r.type === "azure-native:storage:Blob");
         const keyBlob = blobs.find((b) => b.inputs.blobName === "pki/ca.key");
         assert.strictEqual(keyBlob?.inputs.source, "[secret]");
+    });
+
+    describe("no secret in any encoding", () => {
+        const BOT_TOKEN = "xoxb-stack-secret-0123456789abcdef";
+        const HOOK = "https://hooks.example.com/services/T000/B000/stackSecretHookToken";
+
+        /** The forms a secret takes when a program encodes it: as is, base64, base64url, hex, JSON-escaped; a PEM by its body lines. */
+        function forms(secret: string): string[] {
+            const b = Buffer.from(secret);
+            const out = [secret, b.toString("base64"), b.toString("base64url"), b.toString("hex"), JSON.stringify(secret).slice(1, -1)];
+            if (secret.includes("-----BEGIN")) out.push(...secret.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")));
+            return out.filter((f) => f.length >= 8);
+        }
+
+        /** The plan's text and everything encoded in it: boot documents unzipped, base64 strings decoded. */
+        function haystack(p: Plan): string {
+            const parts = [JSON.stringify(p)];
+            const visit = (v: unknown): void => {
+                if (typeof v === "string") {
+                    if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(v)) return;
+                    const raw = Buffer.from(v, v.includes("-") || v.includes("_") ? "base64url" : "base64");
+                    parts.push(raw.toString("latin1"));
+                    if (v.startsWith("H4sI")) parts.push(zlib.gunzipSync(raw).toString("utf8"));
+                } else if (Array.isArray(v)) v.forEach(visit);
+                else if (v && typeof v === "object") Object.values(v).forEach(visit);
+            };
+            visit(p);
+            return parts.join("\n");
+        }
+
+        /** The secret values found in `hay`, by a short description of each. */
+        function leaks(secrets: string[], hay: string): string[] {
+            return secrets.filter((s) => forms(s).some((f) => hay.includes(f))).map((s) => `${s.slice(0, 12)}…`);
+        }
+
+        it("finds none of the mocks' secrets, the stack secrets or the alert webhook: raw, encoded or inside a boot document", async () => {
+            const profile = tempFile("dev.yaml", seedWith({ core: { services: { "aura-bot": { service_replicas: 2, secret_env: { BOT_TOKEN: "bot-token" } } } } }));
+            const base = createMocks();
+            const made: string[] = [];
+            const mocks: pulumi.runtime.Mocks = {
+                call: (args) => base.call(args),
+                newResource: (args) => {
+                    const answer = base.newResource(args) as { id: string; state: Record<string, any> };
+                    for (const key of ["privateKeyPem", "value", "result"]) {
+                        const v = answer.state[key];
+                        if (typeof v === "string" && !(args.type.includes("RandomString") && args.name.endsWith("-suffix"))) made.push(v);
+                    }
+                    if (args.type === "kubernetes:core/v1:Secret" && answer.state.data?.token) made.push(Buffer.from(answer.state.data.token, "base64").toString());
+                    return answer;
+                },
+            };
+            const config = { "aura:secrets.bot-token": BOT_TOKEN, "aura:alertWebhookUrl": HOOK };
+            const masked = await plan({ profile, stack: "dev", mocks, config, secretConfigKeys: Object.keys(config) });
+            const secrets = [...new Set([...made, BOT_TOKEN, HOOK])];
+            assert.ok(secrets.length >= 10, `${secrets.length} secret values to look for`);
+            const hay = haystack(masked);
+            assert.ok(hay.includes("#cloud-config"), "the boot documents are searched unzipped");
+            assert.deepStrictEqual(leaks(secrets, hay), []);
+        });
+
+        it("would find a secret the program encoded (the check can fail)", async () => {
+            const token = "xoxb-stack-secret-0123456789abcdef";
+            const leaked = (v: string): Plan => ({ stack: "dev", profile: "p", outputs: {}, resources: [{ urn: "u", type: "t", name: "n", parent: null, custom: true, options: {}, inputs: { v } }] });
+            const gzipped = zlib.gzipSync(`#cloud-config\nruncmd: [echo ${token}]\n`).toString("base64");
+            for (const v of [token, Buffer.from(token).toString("base64"), Buffer.from(token).toString("hex"), `prefix ${Buffer.from(token).toString("base64url")}`, gzipped]) {
+                assert.deepStrictEqual(leaks([token], haystack(leaked(v))), ["xoxb-stack-s…"], v);
+            }
+            assert.deepStrictEqual(leaks([token], haystack(leaked("nothing to see"))), []);
+        });
     });
 
     it("shows placeholder secrets with --show-secrets (never real credentials)", async () => {

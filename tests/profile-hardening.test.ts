@@ -64,6 +64,12 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a nested __proto__", `${SEED}core:\n  services:\n    nginx:\n      env: {__proto__: {A: b}}\n`, "core.services.nginx.env.__proto__", /not allowed/],
     ["a __proto__ in a pool", SEED.replace("common_nodes:\n", "common_nodes:\n      __proto__: {}\n"), "infrastructure.compute.common_nodes.__proto__", /not allowed/],
     // 7. namespaces
+    // Bounds say the bound, never "must be a whole number" for a whole number, nor zod's own words.
+    ["a CPU target above 100%", seedWith({ core: { hpa: { cpu_target_percent: 101 } } }), "core.hpa.cpu_target_percent", /: must be at most 100 — got 101$/m],
+    ["a max factor of 0", seedWith({ core: { hpa: { max_factor: 0 } } }), "core.hpa.max_factor", /: must be at least 1 — got 0$/m],
+    ["a negative probe delay", seedWith(service({ nlp: { readiness_probe: { path: "/healthz", port: 8080, initial_delay_seconds: -1 } } })), "core.services.nlp.readiness_probe.initial_delay_seconds", /: must be at least 0 — got -1$/m],
+    ["an empty image", seedWith(service({ nlp: { image: "" } })), "core.services.nlp.image", /: must not be empty — got ""$/m],
+    ["a user with an empty namespace list", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: [] }] } }), "access.users[0].namespaces", /: must list at least one item — got an empty list$/m],
     ["edit in aura-system (its Secrets and privileged pods make it cluster admin)", seedWith({ access: { users: [{ name: "ann", role: "edit", namespaces: ["aura-dev", "aura-system"] }] } }), "access.users[0].namespaces[1]", /gives edit in aura-system, which holds the platform's credentials .* a user gets view there/],
     ["a user in a namespace the platform does not create", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["kube-system"] }] } }), "access.users[0].namespaces[0]", /not a namespace the platform creates \(aura-dev or aura-system\) — got "kube-system"/],
     ["a user in another environment's namespace", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: ["aura-dev", "aura-prod"] }] } }), "access.users[0].namespaces[1]", /not a namespace the platform creates/],
