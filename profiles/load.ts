@@ -271,6 +271,7 @@ function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
     if (issue.code === "unrecognized_keys") {
         const known = knownKeys(path.map(String));
         return issue.keys.slice(0, room).map((key) => {
+            if (key === "<<") return `${keyPath([...path, key])}: YAML merge keys are not supported (a YAML 1.1 extension): write the keys out, or use an alias for a whole value`;
             const hint = closest(key, known);
             const why = hint ? ` — did you mean ${hint}?` : known.length && known.length <= 12 ? ` (allowed here: ${known.join(", ")})` : "";
             return `${keyPath([...path, key])}: unknown key (typos are not ignored)${why}`;
@@ -295,6 +296,10 @@ function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
     let message = issue.message;
     if (issue.code === "invalid_type" && message.startsWith("Invalid input")) {
         message = `must be ${article(issue.expected)}`;
+        // `version: 2026.10` is the number 2026.1 to YAML: the fix is quotes, and the value shown is not what the file says.
+        if (issue.expected === "string" && (typeof value === "number" || typeof value === "boolean")) {
+            message += ` (YAML read the unquoted value as ${typeof value === "number" ? "a number" : "true or false"}: put it in quotes)`;
+        }
     } else if (issue.code === "invalid_value" && message.startsWith("Invalid option")) {
         message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     } else if (issue.code === "invalid_union") {

@@ -42,7 +42,8 @@ const vmSize = z
             refuse(ctx, [], `${unbootable.why}, so use another size${unbootable.instead ? ` such as ${unbootable.instead}` : ""}`);
             return;
         }
-        const like = v.length <= 40 ? closest(v.startsWith("Standard_") ? v : `Standard_${v}`, bootableVmSizes(), 3) : undefined;
+        // Compared case-insensitively, with the Standard_ prefix a short form leaves out; nothing is like "".
+        const like = v.trim() !== "" && v.length <= 40 ? closest(/^standard_/i.test(v) ? v : `Standard_${v}`, bootableVmSizes(), 3) : undefined;
         refuse(ctx, [], `is not a known Azure VM size (${like ? `did you mean ${like}?` : "such as Standard_D4s_v5"}; the list is in profiles/azure.ts)`);
     })
     .describe("Azure VM size, e.g. Standard_D4s_v5 (the known sizes are listed in profiles/azure.ts)");
