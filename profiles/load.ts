@@ -268,6 +268,14 @@ const MAX_LINES = 40;
 
 function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
     const path = issue.path as Array<string | number>;
+    // A huge integer is kept as an object (InexactNumber), which a mapping's schema would otherwise
+    // take for a mapping with one unknown key: it is a number where a mapping belongs.
+    for (let i = 0; i <= path.length; i++) {
+        const value = valueAt(doc, path.slice(0, i));
+        if (value instanceof InexactNumber && (i < path.length || issue.code === "unrecognized_keys")) {
+            return [problem(path.slice(0, i), "must be a mapping", { value })];
+        }
+    }
     if (issue.code === "unrecognized_keys") {
         const known = knownKeys(path.map(String));
         return issue.keys.slice(0, room).map((key) => {
