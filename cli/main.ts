@@ -40,12 +40,29 @@ interface Parsed {
     flags: { stack?: string; json: boolean; showSecrets: boolean; svg?: string };
 }
 
+/** The options each command takes; any other is refused, not ignored. */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+    validate: ["--stack"],
+    plan: ["--stack", "--json", "--show-secrets", "--svg"],
+    schema: [],
+};
+
 function parseArgs(argv: string[]): Parsed {
     const [command, ...rest] = argv;
     const positional: string[] = [];
     const flags: Parsed["flags"] = { json: false, showSecrets: false };
+    const seen = new Set<string>();
     for (let i = 0; i < rest.length; i++) {
         const arg = rest[i];
+        if (arg === "--help" || arg === "-h") return { command: "help", positional: [], flags };
+        const option = arg.split("=")[0];
+        if (arg.startsWith("-") && COMMAND_OPTIONS[command] && !COMMAND_OPTIONS[command].includes(option)) {
+            throw new UsageError(`aura ${command} takes no ${option}${COMMAND_OPTIONS[command].length ? ` (its options: ${COMMAND_OPTIONS[command].join(", ")})` : ""}`);
+        }
+        if (arg.startsWith("-")) {
+            if (seen.has(option)) throw new UsageError(`${option} is given twice`);
+            seen.add(option);
+        }
         if (arg === "--json") flags.json = true;
         else if (arg === "--show-secrets") flags.showSecrets = true;
         else if (arg === "--stack" || arg.startsWith("--stack=")) {
@@ -72,8 +89,17 @@ function expectProfileArg(p: Parsed): string {
 
 export async function main(argv: string[]): Promise<number> {
     // diff and promote parse their own options (cli/diff.ts, cli/promote.ts).
-    if (argv[0] === "diff") return (await import("./diff")).diffCommand(argv.slice(1));
-    if (argv[0] === "promote") return (await import("./promote")).promoteCommand(argv.slice(1));
+    const help = argv.slice(1).some((a) => a === "--help" || a === "-h");
+    if (argv[0] === "diff") {
+        const diff = await import("./diff");
+        if (help) return process.stdout.write(`${diff.DIFF_USAGE}\n`), 0;
+        return diff.diffCommand(argv.slice(1));
+    }
+    if (argv[0] === "promote") {
+        const promote = await import("./promote");
+        if (help) return process.stdout.write(`${promote.PROMOTE_USAGE}\n`), 0;
+        return promote.promoteCommand(argv.slice(1));
+    }
     try {
         const p = parseArgs(argv);
         switch (p.command) {

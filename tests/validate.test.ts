@@ -43,3 +43,34 @@ describe("aura validate without --stack", () => {
         assert.match(bad.stderr, /environment: the stack name "customer-westeurope-production" cannot serve as the environment name/);
     });
 });
+
+describe("aura's options", () => {
+    it("refuses an option its command does not take, or one given twice, instead of ignoring it", async () => {
+        const cases: Array<[string[], RegExp]> = [
+            [["validate", "profiles/dev.yaml", "--json"], /aura validate takes no --json \(its options: --stack\)/],
+            [["validate", "profiles/dev.yaml", "--svg", "x.svg"], /aura validate takes no --svg/],
+            [["schema", "--show-secrets"], /aura schema takes no --show-secrets\n/],
+            [["plan", "profiles/dev.yaml", "--stack", "dev", "--stack=prod"], /--stack is given twice/],
+            [["plan", "profiles/dev.yaml", "--bogus"], /aura plan takes no --bogus \(its options: --stack, --json, --show-secrets, --svg\)/],
+        ];
+        for (const [args, why] of cases) {
+            const r = await aura(...args);
+            assert.strictEqual(r.code, 2, args.join(" "));
+            assert.match(r.stderr, why);
+            assert.match(r.stderr, /Usage:/);
+        }
+    });
+
+    it("prints its usage for --help after a command, exit 0", async () => {
+        for (const args of [["validate", "--help"], ["plan", "-h"], ["schema", "--help"]]) {
+            const r = await aura(...args);
+            assert.strictEqual(r.code, 0, args.join(" "));
+            assert.match(r.stdout, /^Usage:\n {2}aura validate <profile>/);
+        }
+        for (const [command, usage] of [["diff", /^Usage:\n {2}aura diff/], ["promote", /^Usage:\n {2}aura promote --from/]] as const) {
+            const r = await aura(command, "--help");
+            assert.strictEqual(r.code, 0, command);
+            assert.match(r.stdout, usage);
+        }
+    });
+});
