@@ -648,6 +648,10 @@ const coreSchema = z
         // A job waits for the services it provisions: each must be one the profile deploys.
         // Refinements may run beside other problems, so it reads the input defensively.
         const services = mapping(core?.services) ?? {};
+        // nginx is the platform's entry point: its Service is the public load balancer (stack output publicAddress).
+        if (mapping(core?.services) && !Object.prototype.hasOwnProperty.call(services, "nginx")) {
+            refuse(ctx, ["services"], "must include nginx, the platform's entry point (its Service is the public load balancer): add nginx: { service_replicas: 2 }", { hideValue: true });
+        }
         for (const [job, spec] of Object.entries(mapping(core?.jobs) ?? {})) {
             const after = mapping(spec)?.after;
             (Array.isArray(after) ? after : []).slice(0, 100).forEach((service, i) => {
