@@ -260,13 +260,20 @@ export async function runDiff(options: {
 /** The profile as committed at `ref`, in a temporary file (removed by `cleanup`); null when absent there. */
 export function profileAtRef(ref: string, file: string): { file: string; cleanup: () => void } | null {
     const dir = path.dirname(path.resolve(file));
-    const shown = spawnSync("git", ["-C", dir, "show", `${ref}:./${path.basename(file)}`], { encoding: "utf8", maxBuffer: 16 << 20 });
-    if (shown.error) throw new DiffUsageError(`--ref needs git: ${shown.error.message}`);
-    if (shown.status !== 0) {
-        const verify = spawnSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { encoding: "utf8" });
-        if (verify.status !== 0) throw new DiffUsageError(`--ref ${ref}: not a commit in the repository of ${file} (${shown.stderr.trim() || "git show failed"})`);
-        return null;
+    const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", maxBuffer: 16 << 20 });
+    // The ref must name one commit (not a range, a tree or a file) in the profile's repository.
+    const commit = git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`);
+    if (commit.error) throw new DiffUsageError(`--ref needs git: ${commit.error.message}`);
+    if (commit.status !== 0) {
+        const inRepo = git("rev-parse", "--git-dir").status === 0;
+        throw new DiffUsageError(inRepo ? `--ref ${ref}: not a commit in the repository of ${file} (e.g. --ref origin/main or --ref HEAD~1)` : `--ref ${ref}: ${file} is not in a git repository`);
     }
+    const object = `${commit.stdout.trim()}:./${path.basename(file)}`;
+    const type = git("cat-file", "-t", object);
+    if (type.status !== 0) return null; // the profile did not exist then
+    if (type.stdout.trim() !== "blob") throw new DiffUsageError(`--ref ${ref}: ${file} was ${type.stdout.trim() === "tree" ? "a folder" : `a ${type.stdout.trim()}`} there, not a profile file`);
+    const shown = git("cat-file", "blob", object);
+    if (shown.status !== 0) throw new DiffUsageError(`--ref ${ref}: cannot read ${file} there (${shown.stderr.trim()})`);
     // The same base name keeps the default stack name and the profile's own messages.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "aura-diff-"));
     const copy = path.join(tmp, path.basename(file));

@@ -207,9 +207,23 @@ describe("aura diff", function () {
             const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("aura-diff-") && !f.startsWith("aura-diff-repo-")).sort();
             assert.deepStrictEqual(after, before, "the temporary copy is removed");
 
-            const badRef = aura(["diff", "--ref", "no-such-ref", "profiles/dev.yaml"], repo);
-            assert.strictEqual(badRef.status, 2);
-            assert.match(badRef.stderr, /--ref no-such-ref: not a commit/);
+            // A ref that is no single commit, a path that was a folder, a file outside any repository.
+            const refused: Array<[string[], RegExp]> = [
+                [["diff", "--ref", "no-such-ref", "profiles/dev.yaml"], /--ref no-such-ref: not a commit in the repository of profiles\/dev\.yaml/],
+                [["diff", "--ref", "HEAD~1..HEAD", "profiles/dev.yaml"], /--ref HEAD~1\.\.HEAD: not a commit/],
+                [["diff", "--ref", "HEAD", "profiles"], /--ref HEAD: profiles was a folder there, not a profile file/],
+            ];
+            for (const [args, why] of refused) {
+                const r = aura(args, repo);
+                assert.strictEqual(r.status, 2, args.join(" "));
+                assert.match(r.stderr, why);
+            }
+            const outside = fs.mkdtempSync(path.join(os.tmpdir(), "aura-diff-norepo-"));
+            fs.writeFileSync(path.join(outside, "dev.yaml"), DEV);
+            const noRepo = aura(["diff", "--ref", "HEAD", "dev.yaml"], outside);
+            assert.strictEqual(noRepo.status, 2);
+            assert.match(noRepo.stderr, /--ref HEAD: dev\.yaml is not in a git repository/);
+            fs.rmSync(outside, { recursive: true, force: true });
             fs.rmSync(repo, { recursive: true, force: true });
         });
 
