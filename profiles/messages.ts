@@ -25,10 +25,13 @@ export class ProfileError extends Error {
         readonly file: string,
         readonly problems: string[],
     ) {
+        // A file name with control or invisible characters is shown escaped, as values are: it must
+        // not rewrite the terminal (or the pull request comment) it is printed to.
+        const shown = INVISIBLE.test(file) ? quote(file, 200) : file;
         super(
             problems.length === 1
-                ? `${file}: ${problems[0]}`
-                : `${file}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+                ? `${shown}: ${problems[0]}`
+                : `${shown}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
         );
         this.name = "ProfileError";
     }
@@ -92,6 +95,10 @@ function preview(value: unknown, depth: number): string {
     const shown = keys.slice(0, 3).map((k) => (/^[A-Za-z0-9_-]{1,32}$/.test(k) ? k : quote(k, 32)));
     return `a mapping (${shown.join(", ")}${keys.length > 3 ? `, … ${keys.length} keys` : ""})`;
 }
+
+/** Characters a terminal does not show as themselves: controls, and those quote() escapes. */
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]/;
 
 /** A string in double quotes, cut to `max` characters, with every invisible character escaped. */
 export function quote(text: string, max = MAX_ECHO): string {

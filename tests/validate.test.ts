@@ -74,3 +74,13 @@ describe("aura's options", () => {
         }
     });
 });
+
+describe("aura's messages name a file with control characters escaped", () => {
+    it("shows the file name as a quoted, escaped string, so it cannot rewrite the terminal", async () => {
+        const file = tempFile("bad\u001b[2Jname.yaml", "x: 1\n");
+        const r = await aura("validate", file, "--stack", "dev");
+        assert.strictEqual(r.code, 1);
+        assert.ok(!r.stderr.includes("\u001b"), "no raw escape character");
+        assert.ok(r.stderr.startsWith(`${JSON.stringify(file).replace("\\u001b", "\\u001b")}: `), r.stderr);
+    });
+});
