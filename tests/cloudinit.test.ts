@@ -344,7 +344,7 @@ describe("cloudinit: master", () => {
     const [proxyHost, proxyPort] = String(proxy.metricsBindAddress).split(":");
     assert.equal(proxyHost, "0.0.0.0");
 
-    const kps = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 2, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g" }) as Record<string, any>;
+    const kps = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 2, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g", namespace: "aura-system" }) as Record<string, any>;
     // kubeadm leaves the secure ports at their defaults: 10257 and 10259.
     const scraped = (key: string) => [kps[key].service.port, kps[key].service.targetPort];
     assert.deepEqual(scraped("kubeControllerManager"), [10257, 10257]);

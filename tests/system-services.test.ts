@@ -230,7 +230,7 @@ describe("system services", function () {
             assert.strictEqual(am.podDisruptionBudget.enabled, true);
             assert.ok(am.podDisruptionBudget.minAvailable >= 1 && am.podDisruptionBudget.minAvailable < am.alertmanagerSpec.replicas);
             // A lone replica gets no budget: one that kept it up would block every drain of its node.
-            const single = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 1, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g" }) as Json;
+            const single = monitoringValues({ prometheusReplicas: 2, alertmanagerReplicas: 1, kubeStateMetricsReplicas: 1, storageClassName: "sc", grafanaAdminSecret: "g", namespace: "aura-system" }) as Json;
             assert.deepStrictEqual(single.alertmanager.podDisruptionBudget, { enabled: false });
             assert.strictEqual(kps.prometheus.podDisruptionBudget.enabled, true);
             // Elasticsearch: ECK's default PDB (only while green, one node at a time) stays on.
@@ -373,6 +373,12 @@ describe("system services", function () {
             assert.ok(parseInt(kps.prometheus.prometheusSpec.retentionSize, 10) * 1e9 < 0.9 * 50 * 2 ** 30);
             assert.strictEqual(kps.grafana.defaultDashboardsEnabled, true);
             assert.strictEqual(kps.grafana.admin.existingSecret, "grafana-admin");
+            // Grafana gets a Role in aura-system, not the chart's ClusterRole (every Secret of the
+            // cluster), and its sidecars read ConfigMaps there only (the chart's default is ALL).
+            assert.deepStrictEqual(kps.grafana.rbac, { namespaced: true });
+            for (const sidecar of ["dashboards", "datasources"]) {
+                assert.deepStrictEqual(kps.grafana.sidecar[sidecar], { searchNamespace: "aura-system", resource: "configmap" }, sidecar);
+            }
             const monitor = spec(base, "-monitoring-core-services");
             assert.deepStrictEqual(monitor.namespaceSelector, { matchNames: ["aura-dev"] });
             assert.deepStrictEqual(monitor.podMetricsEndpoints.map((e: Json) => e.port), ["metrics"]);

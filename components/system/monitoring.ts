@@ -38,6 +38,8 @@ export function monitoringValues(args: {
     kubeStateMetricsReplicas: number;
     storageClassName: string;
     grafanaAdminSecret: string;
+    /** The release's namespace (aura-system): the only one Grafana's sidecars read. */
+    namespace: string;
     /** Route alerts to the webhook in the Secret ALERT_WEBHOOK_SECRET (components/system/alerting.ts). */
     alertWebhook?: boolean;
 }): Record<string, unknown> {
@@ -151,7 +153,15 @@ export function monitoringValues(args: {
             admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
             nodeSelector: management,
             resources: resources(["100m", "500m"], ["128Mi", "512Mi"]),
-            sidecar: { resources: resources(["20m", "100m"], ["64Mi", "128Mi"]) },
+            // Grafana reads its dashboards and datasources from ConfigMaps in its own namespace only
+            // (the chart's all live there): a Role there instead of the chart's default ClusterRole,
+            // which lets it read every Secret of the cluster.
+            rbac: { namespaced: true },
+            sidecar: {
+                resources: resources(["20m", "100m"], ["64Mi", "128Mi"]),
+                dashboards: { searchNamespace: args.namespace, resource: "configmap" },
+                datasources: { searchNamespace: args.namespace, resource: "configmap" },
+            },
         },
     };
 }
@@ -193,6 +203,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 kubeStateMetricsReplicas: profile.system.kube_state_metrics.replicas,
                 storageClassName: args.storageClassName,
                 grafanaAdminSecret: this.grafanaAdminSecret,
+                namespace,
                 alertWebhook: args.alertWebhookUrl !== undefined,
             }),
         }, { ...child, dependsOn: [...args.dependsOn, adminSecret, ...alertSecret] });
