@@ -223,6 +223,29 @@ describe("system services", function () {
         });
     });
 
+    describe("network", () => {
+        it("only aura-system reaches the services that answer without authentication: Alertmanager and the log aggregator's forward input", () => {
+            const policies = base.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+            const selected = Object.fromEntries(policies.map((p) => [(p.inputs.metadata as Json).name, (p.inputs.spec as Json).podSelector.matchLabels]));
+            // prometheus-operator v0.93.0 labels Alertmanager pods app.kubernetes.io/name=alertmanager;
+            // the aggregator chart labels its pods app.kubernetes.io/instance=<release>.
+            const aggregator = base.resources.find((r) => r.type === CHART_TYPE && r.inputs.chart === "fluent-bit-aggregator")!;
+            assert.deepStrictEqual(selected, {
+                "alertmanager-ingress": { "app.kubernetes.io/name": "alertmanager" },
+                "fluent-bit-aggregator-ingress": { "app.kubernetes.io/instance": aggregator.inputs.name },
+            });
+            for (const p of policies) {
+                const spec = p.inputs.spec as Json;
+                assert.strictEqual((p.inputs.metadata as Json).namespace, "aura-system");
+                assert.deepStrictEqual(spec.policyTypes, ["Ingress"]);
+                assert.deepStrictEqual(spec.ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "aura-system" } } }] }]);
+            }
+            // The collectors that send to the aggregator are ordinary pods of aura-system, not on the host network.
+            const collector = base.resources.find((r) => r.type === CHART_TYPE && r.inputs.chart === "fluent-bit-collector")!;
+            assert.notStrictEqual((collector.inputs.values as Json).hostNetwork, true);
+        });
+    });
+
     describe("availability", () => {
         it("every quorum-based service has a PDB that keeps its quorum", () => {
             const kps = values(base, "-kube-prometheus-stack");
@@ -424,7 +447,7 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), "kubernetes:policy/v1:PodDisruptionBudget"],
+                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(2).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;

@@ -12,7 +12,7 @@ import * as random from "@pulumi/random";
 import * as yaml from "js-yaml";
 import { IMAGES, pinnedChart } from "./charts";
 import type { ElasticsearchSpec, KibanaSpec } from "./crds";
-import { PLATFORM_LABELS } from "./namespaces";
+import { PLATFORM_LABELS, namespaceOnlyIngress } from "./namespaces";
 import {
     SystemServiceArgs,
     SystemServiceOptions,
@@ -343,6 +343,14 @@ export class Logging extends pulumi.ComponentResource {
             namespace,
             values: aggregatorValues({ replicas: profile.system.fluent_bit_aggregator.replicas, storageClassName, namespace }),
         }, { ...child, dependsOn: [...args.dependsOn, this.elasticsearch] });
+
+        // The forward input takes any record it is sent: only aura-system (the per-node collectors,
+        // Prometheus) reaches the aggregator. The chart's pods carry app.kubernetes.io/instance=<release>.
+        namespaceOnlyIngress(`${name}-aggregator-ingress`, {
+            namespace,
+            policyName: "fluent-bit-aggregator-ingress",
+            podLabels: { "app.kubernetes.io/instance": LOGGING_NAMES.aggregator },
+        }, child);
 
         pinnedChart(`${name}-fluent-bit`, {
             chart: "fluentBitCollector",

@@ -8,7 +8,7 @@ import { CONTROL_PLANE_METRICS_PORTS } from "../infra/cloudinit";
 import { ALERT_WEBHOOK_SECRET, alertWebhookValues } from "./alerting";
 import { pinnedChart } from "./charts";
 import type { PodMonitorSpec } from "./crds";
-import { PLATFORM_LABELS } from "./namespaces";
+import { PLATFORM_LABELS, namespaceOnlyIngress } from "./namespaces";
 import {
     SystemServiceArgs,
     SystemServiceOptions,
@@ -207,6 +207,14 @@ export class Monitoring extends pulumi.ComponentResource {
                 alertWebhook: args.alertWebhookUrl !== undefined,
             }),
         }, { ...child, dependsOn: [...args.dependsOn, adminSecret, ...alertSecret] });
+
+        // Alertmanager's API silences alerts without asking who: only aura-system (Prometheus, Grafana,
+        // the other Alertmanagers) reaches it. The operator labels its pods app.kubernetes.io/name=alertmanager.
+        namespaceOnlyIngress(`${name}-alertmanager-ingress`, {
+            namespace,
+            policyName: "alertmanager-ingress",
+            podLabels: { "app.kubernetes.io/name": "alertmanager" },
+        }, child);
 
         // The core services: any pod with an `app` label in aura-<env> that names a container port
         // `metrics` is scraped; pods without one give no target. Lives here, next to Prometheus.

@@ -82,3 +82,24 @@ export class Namespaces extends pulumi.ComponentResource {
         this.registerOutputs({});
     }
 }
+
+/**
+ * A NetworkPolicy letting only the pods of `namespace` reach the pods that `podLabels` select, for
+ * the services there that answer without authentication: Alertmanager's API (anyone reaching it can
+ * silence every alert) and the log aggregator's forward input (it takes any record). Cilium enforces
+ * it; the node itself (kubelet probes, `kubectl port-forward`) stays allowed.
+ */
+export function namespaceOnlyIngress(
+    name: string,
+    args: { namespace: string; policyName: string; podLabels: Record<string, string> },
+    opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy {
+    return new k8s.networking.v1.NetworkPolicy(name, {
+        metadata: { name: args.policyName, namespace: args.namespace, labels: { ...PLATFORM_LABELS } },
+        spec: {
+            podSelector: { matchLabels: args.podLabels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.namespace } } }] }],
+        },
+    }, opts);
+}
