@@ -11,7 +11,14 @@ export function inputErrorMessage(e: unknown): string | undefined {
     return undefined;
 }
 
-/** The stack a profile stands for when no --stack is given: its file name without `.yaml` (profiles/dev.yaml → dev). */
+/**
+ * The stack a profile stands for when no --stack is given: its file name without `.yaml`
+ * (profiles/dev.yaml → dev). A file name that is no stack name is refused with the fix.
+ */
 export function stackFromProfilePath(file: string): string {
-    return path.basename(file).replace(/\.ya?ml$/, "");
+    const stack = path.basename(file).replace(/\.ya?ml$/, "");
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) {
+        throw new ProfileError(file, [`the file name gives no stack name (${JSON.stringify(stack)}: a stack name has letters, digits, '-', '_' and '.'): pass --stack <name>, e.g. --stack dev`]);
+    }
+    return stack;
 }

@@ -413,9 +413,9 @@ export async function diffCommand(args: string[]): Promise<number> {
         return 2;
     }
     const headFile = parsed.positional[parsed.positional.length - 1];
-    const stack = parsed.stack ?? stackFromProfilePath(headFile);
     let cleanup = () => {};
     try {
+        const stack = parsed.stack ?? stackFromProfilePath(headFile);
         let d: PlanDiff;
         if (parsed.ref) {
             if (!fs.existsSync(headFile)) throw new DiffUsageError(`${headFile}: no such file`);

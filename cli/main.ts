@@ -314,10 +314,11 @@ export function placeholderSshKey(): string {
 }
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
-    const stack = flags.stack ?? stackFromProfilePath(file);
     let result: Plan;
     let placeholders: string[];
+    let stack: string;
     try {
+        stack = flags.stack ?? stackFromProfilePath(file);
         const offline = offlineConfig(stack);
         const { config, secretConfigKeys } = offline;
         placeholders = offline.placeholders;

@@ -84,3 +84,15 @@ describe("aura's messages name a file with control characters escaped", () => {
         assert.ok(r.stderr.startsWith(`${JSON.stringify(file).replace("\\u001b", "\\u001b")}: `), r.stderr);
     });
 });
+
+describe("the stack a profile's file name gives", () => {
+    it("is refused, with --stack as the fix, when the file name is no stack name", async () => {
+        const file = tempFile("My Profile.yaml", SEED);
+        for (const args of [["plan", file], ["diff", file, file]]) {
+            const r = await aura(...args);
+            assert.strictEqual(r.code, 1, args.join(" "));
+            assert.strictEqual(r.stderr, `${file}: the file name gives no stack name ("My Profile": a stack name has letters, digits, '-', '_' and '.'): pass --stack <name>, e.g. --stack dev\n`);
+        }
+        assert.strictEqual((await aura("plan", file, "--stack", "dev")).code, 0);
+    });
+});
