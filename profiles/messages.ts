@@ -28,10 +28,13 @@ export class ProfileError extends Error {
         // A file name with control or invisible characters is shown escaped, as values are: it must
         // not rewrite the terminal (or the pull request comment) it is printed to.
         const shown = INVISIBLE.test(file) ? quote(file, 200) : file;
+        // A capped list ends in "… and N more": the header counts them all.
+        const more = /^… and (\d+) more/.exec(problems[problems.length - 1] ?? "");
+        const count = more ? problems.length - 1 + Number(more[1]) : problems.length;
         super(
             problems.length === 1
                 ? `${shown}: ${problems[0]}`
-                : `${shown}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+                : `${shown}: ${count} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
         );
         this.name = "ProfileError";
     }

@@ -96,3 +96,15 @@ describe("the stack a profile's file name gives", () => {
         assert.strictEqual((await aura("plan", file, "--stack", "dev")).code, 0);
     });
 });
+
+describe("a long list of problems", () => {
+    it("is cut after 40 lines, and its header counts every problem", async () => {
+        const keys = Array.from({ length: 500 }, (_, i) => `k${i}: 1`).join("\n");
+        const r = await aura("validate", tempFile("dev.yaml", `${SEED}\n${keys}\n`), "--stack", "dev");
+        assert.strictEqual(r.code, 1);
+        const lines = r.stderr.trimEnd().split("\n");
+        assert.match(lines[0], /: 500 problems:$/);
+        assert.strictEqual(lines.length, 1 + 40 + 1);
+        assert.strictEqual(lines[lines.length - 1], "  - … and 460 more (fix these first)");
+    });
+});
