@@ -115,7 +115,7 @@ describe("aura plan", () => {
         }
 
         it("finds none of the mocks' secrets, the stack secrets or the alert webhook: raw, encoded or inside a boot document", async () => {
-            const profile = tempFile("dev.yaml", seedWith({ core: { services: { "aura-bot": { service_replicas: 2, secret_env: { BOT_TOKEN: "bot-token" } } } } }));
+            const profile = tempFile("dev.yaml", seedWith({ core: { services: { nginx: { service_replicas: 2 }, "aura-bot": { service_replicas: 2, secret_env: { BOT_TOKEN: "bot-token" } } } } }));
             const base = createMocks();
             const made: string[] = [];
             const mocks: pulumi.runtime.Mocks = {
