@@ -11,6 +11,7 @@ import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
 import { ALERT_WEBHOOK_KEY } from "../components/system/alerting";
 import { SECRET_KEY_PREFIX } from "../components/core/secrets";
+import { isStackConfigKey } from "../components/stackConfig";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -183,15 +184,20 @@ export function profileJsonSchema(): object {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-/** Whether `value` is a `secure:` value of a stack file (encrypted; only `pulumi up` reads it). */
-function isSecureValue(value: unknown): boolean {
-    return value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value;
+/** Whether `value` is a `secure:` value of a stack file (encrypted; only `pulumi up` reads it): a mapping of that one key, as Pulumi reads it. */
+function isSecureValue(value: unknown): value is { secure: unknown } {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
+/** A YAML 1.1 octal (`010`): the Pulumi CLI's YAML reader takes it as 8, YAML 1.2 (js-yaml) as 10. */
+const LEGACY_OCTAL = /^[-+]?0[0-7]+$/;
+
 /**
- * The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist), with every
- * scalar as the text the file has (Pulumi gives the program `0x10` as "0x10", not 16). A file Pulumi
- * could not read either is refused, naming it.
+ * The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist), each value as
+ * the Pulumi CLI gives it to the program: a string as written, a number or boolean as its typed
+ * value's text (`0x10` is "16", `1.0` is "1", `010` is "8", `True` is "true"), null as "", a list or
+ * mapping as JSON; `secure:` values as they are. A file Pulumi could not read either is refused,
+ * naming it.
  */
 function stackConfigEntries(stack: string, root: string): [string, unknown][] {
     const name = `Pulumi.${stack}.yaml`;
@@ -206,31 +212,38 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
         throw refuse(`cannot read the stack's config: ${code === "EISDIR" ? "is a folder, not a file" : code ?? String(e)}`);
     }
     let doc: unknown;
+    let raw: unknown;
     try {
-        doc = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA, filename: name });
+        doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: name });
+        // The same document with every scalar as written: tells a legacy octal from a decimal.
+        raw = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA, filename: name });
     } catch (e) {
         const reason = e instanceof yaml.YAMLException ? `${e.reason}${e.mark ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : ""}` : String(e);
         throw refuse(`is not valid YAML: ${reason} (fix the file; pulumi config set writes it)`);
     }
-    if (doc === undefined || doc === null || doc === "") return [];
+    if (doc === undefined || doc === null) return [];
     if (typeof doc !== "object" || Array.isArray(doc)) throw refuse("must be a mapping with a config: key (see Pulumi.dev.yaml)");
     const config = (doc as Record<string, unknown>).config;
-    if (config === undefined || config === null || config === "") return [];
+    if (config === undefined || config === null) return [];
     if (typeof config !== "object" || Array.isArray(config)) throw refuse("config: must be a mapping of keys such as aura:profile (see Pulumi.dev.yaml)");
-    // A list or mapping reaches the program as JSON of its typed values (YAML 1.2's core types, as Pulumi reads them).
-    let typed: Record<string, unknown> | undefined;
+    const written = ((raw as { config?: Record<string, unknown> }).config ?? {}) as Record<string, unknown>;
     const entries = Object.entries(config)
         .filter(([key]) => key.startsWith("aura:"))
         .map(([key, value]): [string, unknown] => {
-            if (value === null || typeof value !== "object" || isSecureValue(value)) return [key, value];
-            typed ??= (yaml.load(text, { schema: yaml.CORE_SCHEMA }) as { config: Record<string, unknown> }).config;
-            return [key, JSON.stringify(typed[key])];
+            if (isSecureValue(value)) {
+                if (typeof value.secure !== "string" || value.secure === "") {
+                    throw refuse(`config.${key}.secure: must be the ciphertext pulumi config set --secret writes — set it again: pulumi config set --secret ${key} <value> -s ${stack}`);
+                }
+                return [key, value];
+            }
+            if (value === null) return [key, ""];
+            if (typeof value === "number") {
+                const text = written[key];
+                return [key, typeof text === "string" && LEGACY_OCTAL.test(text) ? String(parseInt(text, 8)) : String(value)];
+            }
+            if (typeof value === "boolean" || typeof value === "string") return [key, String(value)];
+            return [key, JSON.stringify(value)];
         });
-    for (const [key, value] of entries) {
-        if (isSecureValue(value) && (typeof (value as { secure: unknown }).secure !== "string" || (value as { secure: string }).secure === "")) {
-            throw refuse(`config.${key}.secure: must be the ciphertext pulumi config set --secret writes — set it again: pulumi config set --secret ${key} <value> -s ${stack}`);
-        }
-    }
     return entries;
 }
 
@@ -284,11 +297,12 @@ export function offlineConfig(stack: string, given?: Record<string, string>, roo
             : key.startsWith(`aura:${SECRET_KEY_PREFIX}`) ? PLACEHOLDER_STACK_SECRET
             : key === "aura:sshPublicKey" ? placeholderSshKey()
             : undefined;
-        if (value === undefined) {
+        if (value === undefined && isStackConfigKey(key)) {
             placeholders.push(`${key} (a secret the plan cannot read: left unset)`);
             continue;
         }
-        config[key] = value;
+        // A secure key the program does not know (a typo) is passed on, for the program to refuse it as `pulumi up` does.
+        config[key] = value ?? PLACEHOLDER_STACK_SECRET;
         secretConfigKeys.push(key);
         placeholders.push(`${key} (a secret)`);
     }

@@ -16,6 +16,13 @@ export const STACK_CONFIG_KEYS = [
     "servicePrincipalRotation",
 ] as const;
 
+/** Whether `key` (with its namespace, `aura:…`) is a setting or stack secret this program reads. */
+export function isStackConfigKey(key: string): boolean {
+    if (!key.startsWith("aura:")) return false;
+    const name = key.slice("aura:".length);
+    return (STACK_CONFIG_KEYS as readonly string[]).includes(name) || (name.startsWith(SECRET_KEY_PREFIX) && name.length > SECRET_KEY_PREFIX.length);
+}
+
 /** A refusal of `aura:<key>` in the stack's config, naming where it is set and the command that fixes it. */
 function refusal(stack: string, key: string, why: string): string {
     return `stack config aura:${key} (Pulumi.${stack}.yaml): ${why}`;
@@ -28,9 +35,8 @@ function refusal(stack: string, key: string, why: string): string {
 export function unknownConfigKeys(keys: string[], stack: string): string[] {
     const known = new Set<string>(STACK_CONFIG_KEYS);
     return keys
-        .filter((k) => k.startsWith("aura:"))
+        .filter((k) => k.startsWith("aura:") && !isStackConfigKey(k))
         .map((k) => k.slice("aura:".length))
-        .filter((k) => !known.has(k) && !(k.startsWith(SECRET_KEY_PREFIX) && k.length > SECRET_KEY_PREFIX.length))
         .sort()
         .map((k) => {
             const like = closest(k, known);
@@ -59,12 +65,15 @@ export function parsePromoteFrom(value: string | undefined, self: { organization
     return value;
 }
 
-/** `aura:servicePrincipalRotation`: a label (default `1`); a new one replaces the password. */
+/**
+ * `aura:servicePrincipalRotation`: any label (default `1`); a new one replaces the password. A blank
+ * one, which would replace it too, is refused; every other label is taken as it is, as it always was.
+ */
 export function parseRotationLabel(value: string | undefined, stack: string): string {
     if (value === undefined) return "1";
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    if (value.trim() === "") {
         throw new Error(
-            refusal(stack, "servicePrincipalRotation", `must be a label of letters, digits, '.', '_' and '-' (e.g. 2) — got ${JSON.stringify(value)}; a new label replaces the password (pulumi config set aura:servicePrincipalRotation 2 -s ${stack})`),
+            refusal(stack, "servicePrincipalRotation", `is blank, which would replace the password: give a label (e.g. 2) to rotate it, or remove the setting (pulumi config rm aura:servicePrincipalRotation -s ${stack}) for the default 1`),
         );
     }
     return value;

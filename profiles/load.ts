@@ -256,6 +256,10 @@ type Issue = z.core.$ZodIssue;
 function formatIssues(issues: Issue[], doc: unknown): string[] {
     const lines: string[] = [];
     let total = 0;
+    // A value of the wrong type gets that said once: zod also measures it against the bounds of the
+    // type it should have been ("at most 10 characters" for a string where a list of 10 belongs).
+    const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)));
+    issues = issues.filter((i) => !((i.code === "too_small" || i.code === "too_big") && wrongType.has(JSON.stringify(i.path))));
     for (const issue of issues) {
         const keys = issue.code === "unrecognized_keys" ? issue.keys.length : 1;
         if (lines.length <= MAX_LINES) lines.push(...formatIssue(issue, doc, MAX_LINES + 1 - lines.length));

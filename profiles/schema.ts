@@ -444,14 +444,21 @@ const SECRET_WORDS = new Set([
     "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY", "CREDENTIAL", "CREDENTIALS", "CREDS", "DSN", "AUTHTOKEN", "ACCESSTOKEN",
 ]);
 
-/** Whether an environment variable's name says it holds a secret (snake case or camel case words). */
+/**
+ * Whether an environment variable's name says it holds a secret: a secret word (trailing digits
+ * aside: `DB_PASSWORD1`), a word containing PASSWORD, PASSWD, SECRET or CREDENTIAL (`PGPASSWORD`,
+ * `JWTSECRET`), one ending in TOKEN (`JWTTOKEN`, not `TOKENIZER`); snake case or camel case.
+ */
 export function secretLookingName(name: string): boolean {
-    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/_+/);
-    return words.some((w) => SECRET_WORDS.has(w)) || /CONNECTION_?STRING/.test(words.join("_"));
+    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/_+/).map((w) => w.replace(/\d+$/, ""));
+    return (
+        words.some((w) => SECRET_WORDS.has(w) || /PASSWORD|PASSWD|SECRET|CREDENTIAL/.test(w) || /TOKENS?$/.test(w)) ||
+        /CONNECTION_?STRING/.test(words.join("_"))
+    );
 }
 
-/** A URL with a password in it (`postgres://app:hunter2@db/app`): a secret whatever the variable's name. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]+:[^\s/@]+@/i;
+/** A URL with a password in it (`postgres://app:hunter2@db/app`, `redis://:pw@cache`): a secret whatever the variable's name. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
 
 /** Plain environment variables: bounded, and none whose name says it is a secret. */
 const plainEnv = z

@@ -79,9 +79,25 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
         fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n");
         assert.deepStrictEqual(secureStackKeys("qa", root), []);
         assert.deepStrictEqual(secureStackKeys("nosuchstack", root), []);
-        // A plain scalar reads as Pulumi reads it: its text; a list or mapping as JSON.
-        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: true\n  aura:hex: 0x10\n  aura:list: [1, {a: b}]\n");
-        assert.deepStrictEqual(stackConfig("qa", root), { "aura:profile": "profiles/dev.yaml", "aura:secrets.pin": "1234", "aura:flag": "true", "aura:hex": "0x10", "aura:list": '[1,{"a":"b"}]' });
+        // A value reads as the Pulumi CLI gives it to the program: a number or boolean as its typed
+        // value's text (YAML 1.1 octals included), null as "", a quoted string as written, a list or mapping as JSON.
+        fs.writeFileSync(
+            stackFile,
+            "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: True\n  aura:hex: 0x10\n  aura:octal: 010\n  aura:float: 1.0\n" +
+                "  aura:quoted: '0x10'\n  aura:none: ~\n  aura:list: [1, {a: b}]\n  aura:notSecure: {secure: x, other: y}\n",
+        );
+        assert.deepStrictEqual(stackConfig("qa", root), {
+            "aura:profile": "profiles/dev.yaml",
+            "aura:secrets.pin": "1234",
+            "aura:flag": "true",
+            "aura:hex": "16",
+            "aura:octal": "8",
+            "aura:float": "1",
+            "aura:quoted": "0x10",
+            "aura:none": "",
+            "aura:list": '[1,{"a":"b"}]',
+            "aura:notSecure": '{"secure":"x","other":"y"}',
+        });
         assert.doesNotThrow(() => readAlertWebhook(PLACEHOLDER_ALERT_WEBHOOK, true, "qa"), "the placeholder passes the check");
     });
 

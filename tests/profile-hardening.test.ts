@@ -69,6 +69,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a max factor of 0", seedWith({ core: { hpa: { max_factor: 0 } } }), "core.hpa.max_factor", /: must be at least 1 — got 0$/m],
     ["a negative probe delay", seedWith(service({ nlp: { readiness_probe: { path: "/healthz", port: 8080, initial_delay_seconds: -1 } } })), "core.services.nlp.readiness_probe.initial_delay_seconds", /: must be at least 0 — got -1$/m],
     ["an empty image", seedWith(service({ nlp: { image: "" } })), "core.services.nlp.image", /: must not be empty — got ""$/m],
+    ["a string where the namespace list belongs (its type said once, not its length)", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: "aura-dev-long-name" }] } }), "access.users[0].namespaces", /^[^\n]*: access\.users\[0\]\.namespaces: must be a list — got "aura-dev-long-name"\n$/],
     ["a user with an empty namespace list", seedWith({ access: { users: [{ name: "ann", role: "view", namespaces: [] }] } }), "access.users[0].namespaces", /: must list at least one item — got an empty list$/m],
     ["an unquoted release version (YAML reads 2026.10 as 2026.1)", seedWith({}) + "release:\n  version: 2026.10\n  registry: r.example.io\n", "release.version", /: must be a string \(YAML read the unquoted value as a number: put it in quotes\) — got 2026\.1$/m],
     ["a YAML merge key", SEED.replace(/(\n {4}database_nodes:\n)/, "\n    extra: &pool { min_size: 1, max_size: 2, type: Standard_D4s_v5 }$1").replace("    management_nodes:\n", "    management_nodes:\n      <<: *pool\n"), 'infrastructure.compute.management_nodes."<<"', /merge keys are not supported .* write the keys out/],
@@ -133,6 +134,8 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a camel-case API key in env", seedWith(service({ nlp: { env: { storageApiKey: "abc" } } })), "core.services.nlp.env.storageApiKey", /looks like a secret/],
     ["credentials in env", seedWith(service({ nlp: { env: { GIT_CREDENTIALS: "abc" } } })), "core.services.nlp.env.GIT_CREDENTIALS", /looks like a secret/],
     ["a connection string in env", seedWith(service({ nlp: { env: { STORAGE_CONNECTION_STRING: "abc" } } })), "core.services.nlp.env.STORAGE_CONNECTION_STRING", /looks like a secret/],
+    ["libpq's PGPASSWORD, a numbered password, a compound secret", seedWith(service({ nlp: { env: { PGPASSWORD: "a", DB_PASSWORD1: "b", JWTSECRET: "c", dbPassword: "d", JWTTOKEN: "e" } } })), "core.services.nlp.env.PGPASSWORD", /looks like a secret[\s\S]*DB_PASSWORD1: looks like a secret[\s\S]*JWTSECRET: looks like a secret[\s\S]*dbPassword: looks like a secret[\s\S]*JWTTOKEN: looks like a secret/],
+    ["a password in a URL without a user", seedWith(service({ nlp: { env: { CACHE_URL: "redis://:hunter2hunter2@redis:6379/0" } } })), "core.services.nlp.env.CACHE_URL", /holds a URL with a password/],
     ["a password inside a URL in env", seedWith(service({ nlp: { env: { MONGO_URL: "mongodb://aura:hunter2hunter2@mongo:27017/aura" } } })), "core.services.nlp.env.MONGO_URL", /holds a URL with a password, .* move it to secret_env/],
     // 14. messages that mislead
     [".inf", seedWith({}).replace("min_size: 2", "min_size: .inf"), "infrastructure.compute.common_nodes.min_size", /whole number — got \.inf$/m],

@@ -2,7 +2,9 @@
 // the settings no stage owns are checked before anything registers.
 import * as assert from "assert";
 import { STACK_CONFIG_KEYS, parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "../components/stackConfig";
-import { plan } from "./helpers";
+import * as path from "path";
+import { offlineConfig } from "../cli/main";
+import { plan, tempFile } from "./helpers";
 
 const SELF = { organization: "organization", project: "aura-platform", stack: "prod" };
 
@@ -32,6 +34,16 @@ describe("stack config", () => {
         );
     });
 
+    it("refuses a misspelt secret offline as pulumi up does (aura plan passes it on, encrypted or not)", async () => {
+        const stackFile = tempFile("Pulumi.qa.yaml", "config:\n  aura:profile: profiles/dev.yaml\n  aura:alertWebhookURL:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBB\n");
+        const offline = offlineConfig("qa", undefined, path.dirname(stackFile));
+        assert.ok(offline.secretConfigKeys.includes("aura:alertWebhookURL"));
+        await assert.rejects(
+            plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config, secretConfigKeys: offline.secretConfigKeys }),
+            (e: Error) => /stack config aura:alertWebhookURL \(Pulumi\.qa\.yaml\): is not a setting of this program \(did you mean aura:alertWebhookUrl\?\)/.test(e.message),
+        );
+    });
+
     it("reads aura:promoteFrom as another stack of the project, by name or qualified", () => {
         assert.strictEqual(parsePromoteFrom(undefined, SELF), undefined);
         assert.strictEqual(parsePromoteFrom("dev", SELF), "dev");
@@ -46,9 +58,10 @@ describe("stack config", () => {
 
     it("reads aura:servicePrincipalRotation as a label, 1 when unset; a blank one would rotate the password, so it is refused", () => {
         assert.strictEqual(parseRotationLabel(undefined, "prod"), "1");
-        assert.strictEqual(parseRotationLabel("2026-01", "prod"), "2026-01");
-        for (const bad of ["", "  ", "two words", "-1"]) {
-            assert.throws(() => parseRotationLabel(bad, "prod"), /stack config aura:servicePrincipalRotation \(Pulumi\.prod\.yaml\): must be a label/, bad);
+        // Labels in use stay valid: a refusal would force a new one, and so a new password.
+        for (const label of ["2026-01", "2026 Q1", "-1"]) assert.strictEqual(parseRotationLabel(label, "prod"), label);
+        for (const bad of ["", "  "]) {
+            assert.throws(() => parseRotationLabel(bad, "prod"), /stack config aura:servicePrincipalRotation \(Pulumi\.prod\.yaml\): is blank, which would replace the password/, bad);
         }
     });
 });
