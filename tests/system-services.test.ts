@@ -11,7 +11,7 @@ import { CHARTS, IMAGES } from "../components/system/charts";
 import { REQUIRED_FIELDS, missingRequired } from "../components/system/crds";
 import { DATABASE_SECRET_KEYS, Databases, POSTGRES_INSTANCES } from "../components/system/databases";
 import { LOGGING_SETUP_SCRIPT, Logging } from "../components/system/logging";
-import { Monitoring, monitoringValues } from "../components/system/monitoring";
+import { GRAFANA_ROLE, Monitoring, monitoringValues } from "../components/system/monitoring";
 import { SystemServiceArgs, TOLERATE_ALL, quorum } from "../components/system/workloads";
 import { Profile, parseProfile } from "../profiles";
 import { ROOT, plan, tempFile } from "./helpers";
@@ -327,8 +327,9 @@ describe("system services", function () {
     describe("requests and limits", () => {
         it("every container the program configures has CPU and memory requests and limits", () => {
             const all = ofComponent(base, "t-").flatMap((r) => findKey(r.inputs, "resources").map((f) => ({ ...f, r: r.name })));
-            // Volume claims call their size `resources` too: skip those (they request storage only).
-            const containers = all.filter((f) => !("storage" in (f.value.requests ?? {})));
+            // Volume claims call their size `resources` too: skip those (they request storage only), and
+            // RBAC rules their list of resource kinds.
+            const containers = all.filter((f) => !Array.isArray(f.value) && !("storage" in (f.value.requests ?? {})));
             assert.strictEqual(containers.length, 19, "8 in monitoring, 6 in logging (the setup job's among them), 5 in databases");
             for (const f of containers) {
                 for (const kind of ["requests", "limits"]) {
@@ -398,7 +399,13 @@ describe("system services", function () {
             assert.strictEqual(kps.grafana.admin.existingSecret, "grafana-admin");
             // Grafana gets a Role in aura-system, not the chart's ClusterRole (every Secret of the
             // cluster), and its sidecars read ConfigMaps there only (the chart's default is ALL).
-            assert.deepStrictEqual(kps.grafana.rbac, { namespaced: true });
+            // (The chart's own Role would grant every Secret of aura-system: GRAFANA_ROLE reads ConfigMaps only.)
+            assert.deepStrictEqual(kps.grafana.rbac, { namespaced: true, useExistingRole: GRAFANA_ROLE });
+            const role = base.resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role" && (r.inputs.metadata as Json).name === GRAFANA_ROLE)!;
+            assert.strictEqual((role.inputs.metadata as Json).namespace, "aura-system");
+            assert.deepStrictEqual(role.inputs.rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }]);
+            const chart = base.resources.find((r) => r.name.endsWith("-kube-prometheus-stack"))!;
+            assert.ok(chart.options.dependsOn?.includes(role.urn), "the Role exists before the chart binds it");
             for (const sidecar of ["dashboards", "datasources"]) {
                 assert.deepStrictEqual(kps.grafana.sidecar[sidecar], { searchNamespace: "aura-system", resource: "configmap" }, sidecar);
             }
@@ -447,7 +454,7 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(2).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget"],
+                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(2).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:rbac.authorization.k8s.io/v1:Role"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;

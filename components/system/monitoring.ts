@@ -154,9 +154,9 @@ export function monitoringValues(args: {
             nodeSelector: management,
             resources: resources(["100m", "500m"], ["128Mi", "512Mi"]),
             // Grafana reads its dashboards and datasources from ConfigMaps in its own namespace only
-            // (the chart's all live there): a Role there instead of the chart's default ClusterRole,
-            // which lets it read every Secret of the cluster.
-            rbac: { namespaced: true },
+            // (the chart's all live there), through GRAFANA_ROLE: not the chart's default ClusterRole
+            // (every Secret of the cluster), nor its namespaced Role (every Secret of aura-system).
+            rbac: { namespaced: true, useExistingRole: GRAFANA_ROLE },
             sidecar: {
                 resources: resources(["20m", "100m"], ["64Mi", "128Mi"]),
                 dashboards: { searchNamespace: args.namespace, resource: "configmap" },
@@ -165,6 +165,9 @@ export function monitoringValues(args: {
         },
     };
 }
+
+/** The Role Grafana's sidecars use: read ConfigMaps in aura-system, nothing else. */
+export const GRAFANA_ROLE = "grafana-configmap-reader";
 
 export class Monitoring extends pulumi.ComponentResource {
     /** The kube-prometheus-stack release. */
@@ -184,6 +187,12 @@ export class Monitoring extends pulumi.ComponentResource {
             metadata: { name: this.grafanaAdminSecret, namespace },
             type: "Opaque",
             stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
+        }, child);
+
+        // What the chart's RoleBinding gives Grafana (rbac.useExistingRole).
+        const grafanaRole = new k8s.rbac.v1.Role(`${name}-grafana-role`, {
+            metadata: { name: GRAFANA_ROLE, namespace, labels: PLATFORM_LABELS },
+            rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
         }, child);
 
         // The alert webhook's URL (stack secret aura:alertWebhookUrl), for the Alertmanager pods to mount.
@@ -206,7 +215,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 namespace,
                 alertWebhook: args.alertWebhookUrl !== undefined,
             }),
-        }, { ...child, dependsOn: [...args.dependsOn, adminSecret, ...alertSecret] });
+        }, { ...child, dependsOn: [...args.dependsOn, adminSecret, grafanaRole, ...alertSecret] });
 
         // Alertmanager's API silences alerts without asking who: only aura-system (Prometheus, Grafana,
         // the other Alertmanagers) reaches it. The operator labels its pods app.kubernetes.io/name=alertmanager.
