@@ -435,26 +435,39 @@ const envName = z
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
 
 /**
- * Words of a variable name that say it holds a secret (`DB_PASSWORD`, `apiKey`, `SMTP_PASS`,
- * `GIT_CREDENTIALS`, `SENTRY_DSN`): their values belong in secret_env, never in the profile. Whole
- * words only, so `MONKEY`, `KEYCLOAK_URL` or `TOKENIZER_PATH` are plain settings.
+ * The last word of a variable name that says it holds a secret (`DB_PASSWORD`, `SMTP_PASS`,
+ * `GIT_CREDENTIALS`, `SENTRY_DSN`, `API_TOKEN`, `STORAGE_KEY`): its value belongs in secret_env,
+ * never in the profile.
  */
 const SECRET_WORDS = new Set([
     "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PASSPHRASE", "TOKEN", "TOKENS", "SECRET", "SECRETS", "KEY", "KEYS",
     "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY", "CREDENTIAL", "CREDENTIALS", "CREDS", "DSN", "AUTHTOKEN", "ACCESSTOKEN",
 ]);
+/** Pairs that name a secret wherever they stand (`SECRET_KEY_BASE`, `STORAGE_ACCOUNT_KEY`), unless a describing word ends the name. */
+const SECRET_PAIRS = /(^|_)(SECRET_KEY|PRIVATE_KEY|API_KEY|ACCESS_KEY|ACCOUNT_KEY|CLIENT_SECRET|CONNECTION_?STRING)(_|$)/;
+/** Words before a secret word that make it a setting: `PUBLIC_KEY`, `PARTITION_KEY`, `MAX_TOKENS`. */
+const NOT_SECRET_BEFORE = new Set(["PUBLIC", "PARTITION", "SORT", "PRIMARY", "FOREIGN", "CACHE", "MAX", "MIN", "NUM"]);
+/** Last words that describe a secret instead of holding one: `SECRET_NAME`, `TOKEN_URL`, `PASSWORD_MIN_LENGTH`. */
+const DESCRIBING = new Set([
+    "NAME", "URL", "URI", "ENDPOINT", "PATH", "FILE", "DIR", "ID", "REF", "PREFIX", "HEADER", "TTL", "EXPIRY", "ISSUER",
+    "AUDIENCE", "LENGTH", "POLICY", "TIMEOUT", "ENABLED", "ALGORITHM", "TYPE", "VERSION", "FORMAT",
+]);
 
 /**
- * Whether an environment variable's name says it holds a secret: a secret word (trailing digits
- * aside: `DB_PASSWORD1`), a word containing PASSWORD, PASSWD, SECRET or CREDENTIAL (`PGPASSWORD`,
- * `JWTSECRET`), one ending in TOKEN (`JWTTOKEN`, not `TOKENIZER`); snake case or camel case.
+ * Whether an environment variable's name says it holds a secret, by its words (snake or camel case,
+ * trailing digits aside): it ends in a secret word, or in a compound of one (`PGPASSWORD`,
+ * `JWTSECRET`, `JWTTOKEN`), or holds a secret pair; a describing last word (`KEY_VAULT_NAME`,
+ * `TOKEN_URL`) or a setting's word before the secret one (`PUBLIC_KEY`, `MAX_TOKENS`) makes it a
+ * setting. `MONKEY`, `KEYCLOAK_URL`, `TOKENIZER_PATH`, `SECRETARY_EMAIL` are settings too.
  */
 export function secretLookingName(name: string): boolean {
-    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/_+/).map((w) => w.replace(/\d+$/, ""));
-    return (
-        words.some((w) => SECRET_WORDS.has(w) || /PASSWORD|PASSWD|SECRET|CREDENTIAL/.test(w) || /TOKENS?$/.test(w)) ||
-        /CONNECTION_?STRING/.test(words.join("_"))
-    );
+    const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/_+/).map((w) => w.replace(/\d+$/, "")).filter(Boolean);
+    const last = words[words.length - 1] ?? "";
+    if (DESCRIBING.has(last)) return false;
+    if (SECRET_PAIRS.test(words.join("_"))) return true;
+    const before = words[words.length - 2];
+    if (before !== undefined && NOT_SECRET_BEFORE.has(before)) return false;
+    return SECRET_WORDS.has(last) || /(PASSWORD|PASSWD|SECRET|TOKEN)$/.test(last);
 }
 
 /** A URL with a password in it (`postgres://app:hunter2@db/app`, `redis://:pw@cache`): a secret whatever the variable's name. */

@@ -134,6 +134,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a camel-case API key in env", seedWith(service({ nlp: { env: { storageApiKey: "abc" } } })), "core.services.nlp.env.storageApiKey", /looks like a secret/],
     ["credentials in env", seedWith(service({ nlp: { env: { GIT_CREDENTIALS: "abc" } } })), "core.services.nlp.env.GIT_CREDENTIALS", /looks like a secret/],
     ["a connection string in env", seedWith(service({ nlp: { env: { STORAGE_CONNECTION_STRING: "abc" } } })), "core.services.nlp.env.STORAGE_CONNECTION_STRING", /looks like a secret/],
+    ["secret pairs wherever they stand (SECRET_KEY_BASE, STORAGE_ACCOUNT_KEY, CLIENT_SECRET)", seedWith(service({ nlp: { env: { SECRET_KEY_BASE: "a", STORAGE_ACCOUNT_KEY: "b", CLIENT_SECRET: "c" } } })), "core.services.nlp.env.SECRET_KEY_BASE", /SECRET_KEY_BASE: looks like a secret[\s\S]*STORAGE_ACCOUNT_KEY: looks like a secret[\s\S]*CLIENT_SECRET: looks like a secret/],
     ["libpq's PGPASSWORD, a numbered password, a compound secret", seedWith(service({ nlp: { env: { PGPASSWORD: "a", DB_PASSWORD1: "b", JWTSECRET: "c", dbPassword: "d", JWTTOKEN: "e" } } })), "core.services.nlp.env.PGPASSWORD", /looks like a secret[\s\S]*DB_PASSWORD1: looks like a secret[\s\S]*JWTSECRET: looks like a secret[\s\S]*dbPassword: looks like a secret[\s\S]*JWTTOKEN: looks like a secret/],
     ["a password in a URL without a user", seedWith(service({ nlp: { env: { CACHE_URL: "redis://:hunter2hunter2@redis:6379/0" } } })), "core.services.nlp.env.CACHE_URL", /holds a URL with a password/],
     ["a password inside a URL in env", seedWith(service({ nlp: { env: { MONGO_URL: "mongodb://aura:hunter2hunter2@mongo:27017/aura" } } })), "core.services.nlp.env.MONGO_URL", /holds a URL with a password, .* move it to secret_env/],
@@ -193,6 +194,14 @@ const GOOD: Array<[string, string]> = [
     ["the newest known Kubernetes minor, any patch", seedWith({ kubernetes: { version: `1.${NEWEST_KUBERNETES.minor}.9` } })],
     ["the oldest supported Kubernetes minor", seedWith({ kubernetes: { version: `1.${OLDEST_KUBERNETES.minor}.0` } })],
     ["settings whose names only contain a secret word (MONKEY, KEYCLOAK_URL, TOKENIZER_PATH, PASSPORT_MODE) and a URL with a user but no password", seedWith(service({ nlp: { env: { MONKEY: "x", KEYCLOAK_URL: "https://sso.example.com/realms/aura", TOKENIZER_PATH: "/models/tok", PASSPORT_MODE: "on", REPO: "https://git@example.com/aura" } } }))],
+    [
+        "settings that describe a secret or use the word otherwise (KEY_VAULT_NAME, TOKEN_URL, MAX_TOKENS, PUBLIC_KEY, CACHE_KEY_PREFIX, SECRET_NAME, PASSWORD_MIN_LENGTH, SECRETARY_EMAIL…)",
+        seedWith(service({ nlp: { env: Object.fromEntries([
+            "KEY_VAULT_NAME", "AZURE_KEY_VAULT_URL", "TOKEN_URL", "OAUTH_TOKEN_URL", "TOKEN_TTL", "MAX_TOKENS", "maxTokens", "NUM_TOKENS", "PUBLIC_KEY", "JWT_PUBLIC_KEY",
+            "KMS_KEY_ID", "CACHE_KEY_PREFIX", "PARTITION_KEY", "API_KEY_HEADER", "SECRET_NAME", "SECRET_REF", "PASSWORD_MIN_LENGTH", "PASSWORD_RESET_URL",
+            "PASS_THROUGH", "DSN_TIMEOUT", "SECRETARY_EMAIL", "PASSWORDLESS_ENABLED", "CREDENTIALING_URL",
+        ].map((n) => [n, "x"])) } })),
+    ],
     ["a secret variable through secret_env", seedWith(service({ nlp: { secret_env: { DB_PASSWORD: "nlp-db-password" }, env: { DB_HOST: "pg" } } }))],
     ["an agents range whose zonal subnets just fit (three /28s of 11 for the busiest zone's 7)", seedWith(network({ agents_subnet: "10.240.16.0/26" }))],
     ["without zones, an agents subnet that just fits", seedWith({ infrastructure: { zones: [], network: { agents_subnet: "10.240.16.0/27" } } })],
