@@ -189,8 +189,38 @@ function isSecureValue(value: unknown): value is { secure: unknown } {
     return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
 }
 
-/** A YAML 1.1 octal (`010`): the Pulumi CLI's YAML reader takes it as 8, YAML 1.2 (js-yaml) as 10. */
-const LEGACY_OCTAL = /^[-+]?0[0-7]+$/;
+/**
+ * The text of a top-level `config:` value of a stack file as written, when it is a plain (unquoted,
+ * single-line) scalar; undefined for a quoted, block, tagged or anchored one.
+ */
+function plainScalarText(source: string, key: string): string | undefined {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const line = new RegExp(`^[ \\t]+(?:${escaped}|"${escaped}"|'${escaped}')[ \\t]*:[ \\t]+(.*)$`, "m").exec(source);
+    if (!line) return undefined;
+    const text = line[1].replace(/[ \t]+#.*$/, "").trim();
+    return text === "" || /^['"|>&!*[{]/.test(text) ? undefined : text;
+}
+
+/**
+ * What the Pulumi CLI's YAML reader (Go yaml.v3) makes of a plain scalar where it and YAML 1.2
+ * (js-yaml) disagree: integers in every base it reads (`010` is 8, `0B101`, `1_000`, beyond 2^53
+ * exactly), and dates (`2026-11-27` reaches the program as Go prints the time). Undefined where they
+ * agree; an error where the program would not get what the file seems to say.
+ */
+function pulumiScalar(text: string): string | Error | undefined {
+    const int = /^([-+]?)(0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(text);
+    if (int) {
+        const digits = int[2].replace(/_/g, "");
+        const literal = /^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits;
+        const value = BigInt(literal) * (int[1] === "-" ? -1n : 1n);
+        return value.toString();
+    }
+    const date = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
+    if (date) return `${date[1]}-${date[2].padStart(2, "0")}-${date[3].padStart(2, "0")} 00:00:00 +0000 UTC`;
+    if (/^\d{4}-\d{1,2}-\d{1,2}([Tt]|[ \t]+)\d/.test(text)) return new Error("is a timestamp, which pulumi up passes on in Go's own format: quote it");
+    if (/^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/.test(text)) return new Error("is not a number pulumi up can read: quote it");
+    return undefined;
+}
 
 /**
  * The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist), each value as
@@ -212,11 +242,8 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
         throw refuse(`cannot read the stack's config: ${code === "EISDIR" ? "is a folder, not a file" : code ?? String(e)}`);
     }
     let doc: unknown;
-    let raw: unknown;
     try {
         doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: name });
-        // The same document with every scalar as written: tells a legacy octal from a decimal.
-        raw = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA, filename: name });
     } catch (e) {
         const reason = e instanceof yaml.YAMLException ? `${e.reason}${e.mark ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : ""}` : String(e);
         throw refuse(`is not valid YAML: ${reason} (fix the file; pulumi config set writes it)`);
@@ -226,7 +253,6 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
     const config = (doc as Record<string, unknown>).config;
     if (config === undefined || config === null) return [];
     if (typeof config !== "object" || Array.isArray(config)) throw refuse("config: must be a mapping of keys such as aura:profile (see Pulumi.dev.yaml)");
-    const written = ((raw as { config?: Record<string, unknown> }).config ?? {}) as Record<string, unknown>;
     const entries = Object.entries(config)
         .filter(([key]) => key.startsWith("aura:"))
         .map(([key, value]): [string, unknown] => {
@@ -237,11 +263,13 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
                 return [key, value];
             }
             if (value === null) return [key, ""];
-            if (typeof value === "number") {
-                const text = written[key];
-                return [key, typeof text === "string" && LEGACY_OCTAL.test(text) ? String(parseInt(text, 8)) : String(value)];
+            if (typeof value === "number" || typeof value === "string") {
+                const plain = plainScalarText(text, key);
+                const pulumi = plain === undefined ? undefined : pulumiScalar(plain);
+                if (pulumi instanceof Error) throw refuse(`config.${key}: ${plain} ${pulumi.message} (e.g. ${key}: "${plain}")`);
+                if (pulumi !== undefined) return [key, pulumi];
             }
-            if (typeof value === "boolean" || typeof value === "string") return [key, String(value)];
+            if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return [key, String(value)];
             return [key, JSON.stringify(value)];
         });
     return entries;

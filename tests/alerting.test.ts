@@ -84,7 +84,8 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
         fs.writeFileSync(
             stackFile,
             "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: True\n  aura:hex: 0x10\n  aura:octal: 010\n  aura:float: 1.0\n" +
-                "  aura:quoted: '0x10'\n  aura:none: ~\n  aura:list: [1, {a: b}]\n  aura:notSecure: {secure: x, other: y}\n",
+                "  aura:quoted: '0x10'\n  aura:none: ~\n  aura:list: [1, {a: b}]\n  aura:notSecure: {secure: x, other: y}\n" +
+                "  aura:date: 2026-11-27 # a rotation label\n  aura:quotedDate: \"2026-11-27\"\n  aura:underscored: 1_000\n  aura:binary: 0B101\n  aura:negativeHex: -0x10\n  aura:big: 9007199254740993\n",
         );
         assert.deepStrictEqual(stackConfig("qa", root), {
             "aura:profile": "profiles/dev.yaml",
@@ -97,7 +98,19 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
             "aura:none": "",
             "aura:list": '[1,{"a":"b"}]',
             "aura:notSecure": '{"secure":"x","other":"y"}',
+            // Where Go's YAML reader and YAML 1.2 disagree, as Go's gives it.
+            "aura:date": "2026-11-27 00:00:00 +0000 UTC",
+            "aura:quotedDate": "2026-11-27",
+            "aura:underscored": "1000",
+            "aura:binary": "5",
+            "aura:negativeHex": "-16",
+            "aura:big": "9007199254740993",
         });
+        // What pulumi up would pass on in a form the plan cannot show, or not read at all: quote it.
+        for (const [value, why] of [["2026-11-27T10:00:00Z", /is a timestamp, which pulumi up passes on in Go's own format: quote it/], [".inf", /is not a number pulumi up can read: quote it/]] as const) {
+            fs.writeFileSync(stackFile, `config:\n  aura:profile: profiles/dev.yaml\n  aura:servicePrincipalRotation: ${value}\n`);
+            assert.throws(() => stackConfig("qa", root), (e: Error) => e instanceof ProfileError && e.message.startsWith(`Pulumi.qa.yaml: config.aura:servicePrincipalRotation: ${value} `) && why.test(e.message));
+        }
         assert.doesNotThrow(() => readAlertWebhook(PLACEHOLDER_ALERT_WEBHOOK, true, "qa"), "the placeholder passes the check");
     });
 
