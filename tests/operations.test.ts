@@ -64,6 +64,39 @@ describe("operations runbook", () => {
             const r = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
             assert.strictEqual(r.error, undefined, "shellcheck is installed (scripts/install-validators.sh)");
             assert.strictEqual(r.status, 0, r.stdout);
+            // Run against stand-in kubectl and az: a node that does not drain, or does not come back,
+            // stops the roll; no undrained node is reimaged, no unready one uncordoned.
+            const log = path.join(dir, "calls.log");
+            const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\necho "${name} $*" >> '${log}'\n${body}\n`, { mode: 0o755 });
+            stub("kubectl", [
+                'case "$1" in',
+                "  get) if [ \"$2\" = nodes ]; then printf 'node/a\\nnode/b\\n'; else echo /subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachineScaleSets/aura-dev-common-z1/virtualMachines/7; fi ;;",
+                '  drain) [ "$2" != "$FAIL_DRAIN" ] ;;',
+                '  wait) [ "$2" != "$FAIL_WAIT" ] ;;',
+                "esac",
+            ].join("\n"));
+            stub("az", "exit 0");
+            const run = (env: Record<string, string>) => {
+                fs.rmSync(log, { force: true });
+                spawnSync("bash", [file], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env } });
+                return fs.readFileSync(log, "utf8").trim().split("\n").filter((l) => !l.startsWith("kubectl get"));
+            };
+            assert.deepStrictEqual(run({}), [
+                "kubectl drain node/a --ignore-daemonsets --delete-emptydir-data --timeout=10m",
+                "az vmss reimage -g aura-dev-rg -n aura-dev-common-z1 --instance-ids 7",
+                "kubectl wait node/a --for=condition=Ready --timeout=20m",
+                "kubectl uncordon node/a",
+                "kubectl drain node/b --ignore-daemonsets --delete-emptydir-data --timeout=10m",
+                "az vmss reimage -g aura-dev-rg -n aura-dev-common-z1 --instance-ids 7",
+                "kubectl wait node/b --for=condition=Ready --timeout=20m",
+                "kubectl uncordon node/b",
+            ]);
+            assert.deepStrictEqual(run({ FAIL_DRAIN: "node/a" }), ["kubectl drain node/a --ignore-daemonsets --delete-emptydir-data --timeout=10m"]);
+            assert.deepStrictEqual(run({ FAIL_WAIT: "node/a" }), [
+                "kubectl drain node/a --ignore-daemonsets --delete-emptydir-data --timeout=10m",
+                "az vmss reimage -g aura-dev-rg -n aura-dev-common-z1 --instance-ids 7",
+                "kubectl wait node/a --for=condition=Ready --timeout=20m",
+            ]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
