@@ -549,7 +549,7 @@ const serviceSchema = z
         metrics_port: port("metrics_port")
             .optional()
             .describe("Container port serving Prometheus metrics on /metrics; Prometheus scrapes it (named `metrics`)"),
-        env: plainEnv.default({}).describe("Plain environment variables (no secrets: names with PASSWORD, TOKEN, SECRET or KEY are refused)"),
+        env: plainEnv.default({}).describe("Plain environment variables (no secrets: names that say secret, e.g. DB_PASSWORD, API_TOKEN, SMTP_PASS, SENTRY_DSN, and URLs with a password are refused; TOKEN_URL, MAX_TOKENS, PUBLIC_KEY are settings)"),
         secret_env: secretEnvSchema,
         databases: databasesSchema,
         readiness_probe: readinessProbeSchema.optional(),

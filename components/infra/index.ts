@@ -50,7 +50,7 @@ export interface InfraOutputs {
     servicePrincipalPasswordExpiry: pulumi.Output<string>;
     /** Resource group of the metadata store, outside the cluster principal's scope. */
     metadataResourceGroup: pulumi.Output<string>;
-    /** The root kubeconfig (secret): break-glass only. */
+    /** The root kubeconfig (secret): the runbook's node and system tasks and break-glass, never everyday work. */
     adminKubeconfig: pulumi.Output<string>;
 }
 

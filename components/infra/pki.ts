@@ -34,7 +34,7 @@ export class Pki extends pulumi.ComponentResource {
     readonly frontProxyCa: KeyPair;
     readonly serviceAccountKey: pulumi.Output<string>;
     readonly serviceAccountPub: pulumi.Output<string>;
-    /** The root admin client certificate (group system:masters): break-glass only. */
+    /** The root admin client certificate (group system:masters): the runbook's node and system tasks and break-glass. */
     readonly admin: KeyPair;
     readonly caCertHash: pulumi.Output<string>;
 
