@@ -334,7 +334,8 @@ export function offlineConfig(stack: string, given?: Record<string, string>, roo
         secretConfigKeys.push(key);
         placeholders.push(`${key} (a secret)`);
     }
-    if (!config["aura:sshPublicKey"]) {
+    // Only an unset key: an empty one is refused by the program, as under `pulumi up`.
+    if (config["aura:sshPublicKey"] === undefined) {
         config["aura:sshPublicKey"] = placeholderSshKey();
         placeholders.push("aura:sshPublicKey");
     }

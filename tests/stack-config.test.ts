@@ -2,6 +2,7 @@
 // the settings no stage owns are checked before anything registers.
 import * as assert from "assert";
 import { STACK_CONFIG_KEYS, parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "../components/stackConfig";
+import * as fs from "fs";
 import * as path from "path";
 import { offlineConfig } from "../cli/main";
 import { plan, tempFile } from "./helpers";
@@ -42,6 +43,16 @@ describe("stack config", () => {
             plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config, secretConfigKeys: offline.secretConfigKeys }),
             (e: Error) => /stack config aura:alertWebhookURL \(Pulumi\.qa\.yaml\): is not a setting of this program \(did you mean aura:alertWebhookUrl\?\)/.test(e.message),
         );
+    });
+
+    it("plans an unset SSH key with a placeholder, but refuses an empty one as pulumi up does", async () => {
+        const stackFile = tempFile("Pulumi.qa.yaml", "config:\n  aura:profile: profiles/dev.yaml\n");
+        const root = path.dirname(stackFile);
+        assert.match(offlineConfig("qa", undefined, root).config["aura:sshPublicKey"], /^ssh-ed25519 /);
+        fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:sshPublicKey: ''\n");
+        const offline = offlineConfig("qa", undefined, root);
+        assert.strictEqual(offline.config["aura:sshPublicKey"], "");
+        await assert.rejects(plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config }), /aura:sshPublicKey must be an OpenSSH public key/);
     });
 
     it("reads aura:promoteFrom as another stack of the project, by name or qualified", () => {
