@@ -212,8 +212,9 @@ function pulumiScalar(text: string): string | Error | undefined {
     if (int) {
         const digits = int[2].replace(/_/g, "");
         const literal = /^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits;
-        const value = BigInt(literal) * (int[1] === "-" ? -1n : 1n);
-        return value.toString();
+        // Underscores alone after a prefix (`0x_`) are no number to either reader: a string.
+        if (!/^(0[bBoOxX])?[0-9a-fA-F]+$/.test(literal)) return undefined;
+        return (BigInt(literal) * (int[1] === "-" ? -1n : 1n)).toString();
     }
     const date = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
     if (date) return `${date[1]}-${date[2].padStart(2, "0")}-${date[3].padStart(2, "0")} 00:00:00 +0000 UTC`;
