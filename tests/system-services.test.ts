@@ -224,14 +224,15 @@ describe("system services", function () {
     });
 
     describe("network", () => {
-        it("only aura-system reaches the services that answer without authentication: Alertmanager and the log aggregator's forward input", () => {
+        it("only aura-system reaches the services that answer without authentication: Alertmanager, Prometheus and the log aggregator's forward input", () => {
             const policies = base.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
             const selected = Object.fromEntries(policies.map((p) => [(p.inputs.metadata as Json).name, (p.inputs.spec as Json).podSelector.matchLabels]));
-            // prometheus-operator v0.93.0 labels Alertmanager pods app.kubernetes.io/name=alertmanager;
+            // prometheus-operator v0.93.0 labels Alertmanager and Prometheus pods app.kubernetes.io/name=alertmanager, =prometheus;
             // the aggregator chart labels its pods app.kubernetes.io/instance=<release>.
             const aggregator = base.resources.find((r) => r.type === CHART_TYPE && r.inputs.chart === "fluent-bit-aggregator")!;
             assert.deepStrictEqual(selected, {
                 "alertmanager-ingress": { "app.kubernetes.io/name": "alertmanager" },
+                "prometheus-ingress": { "app.kubernetes.io/name": "prometheus" },
                 "fluent-bit-aggregator-ingress": { "app.kubernetes.io/instance": aggregator.inputs.name },
             });
             for (const p of policies) {
@@ -454,7 +455,7 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(2).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:rbac.authorization.k8s.io/v1:Role"],
+                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(3).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:rbac.authorization.k8s.io/v1:Role"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;

@@ -218,12 +218,16 @@ export class Monitoring extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [...args.dependsOn, adminSecret, grafanaRole, ...alertSecret] });
 
         // Alertmanager's API silences alerts without asking who: only aura-system (Prometheus, Grafana,
-        // the other Alertmanagers) reaches it. The operator labels its pods app.kubernetes.io/name=alertmanager.
-        namespaceOnlyIngress(`${name}-alertmanager-ingress`, {
-            namespace,
-            policyName: "alertmanager-ingress",
-            podLabels: { "app.kubernetes.io/name": "alertmanager" },
-        }, child);
+        // the other Alertmanagers) reaches it. Prometheus's API answers any query about the cluster
+        // likewise: only aura-system (Grafana, Prometheus itself) reaches it. The operator labels its
+        // pods app.kubernetes.io/name=alertmanager and =prometheus.
+        for (const app of ["alertmanager", "prometheus"]) {
+            namespaceOnlyIngress(`${name}-${app}-ingress`, {
+                namespace,
+                policyName: `${app}-ingress`,
+                podLabels: { "app.kubernetes.io/name": app },
+            }, child);
+        }
 
         // The core services: any pod with an `app` label in aura-<env> that names a container port
         // `metrics` is scraped; pods without one give no target. Lives here, next to Prometheus.
