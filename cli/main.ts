@@ -272,7 +272,9 @@ function stackConfigEntries(stack: string, root: string): [string, unknown][] {
             }
             if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return [key, String(value)];
             return [key, JSON.stringify(value)];
-        });
+        })
+        // Pulumi reads the legacy spelling `aura:config:<key>` as `aura:<key>`.
+        .map(([key, value]): [string, unknown] => [key.replace(/^aura:config:/, "aura:"), value]);
     return entries;
 }
 

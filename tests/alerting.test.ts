@@ -85,7 +85,7 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
             stackFile,
             "config:\n  aura:profile: profiles/dev.yaml\n  aura:secrets.pin: 1234\n  aura:flag: True\n  aura:hex: 0x10\n  aura:octal: 010\n  aura:float: 1.0\n" +
                 "  aura:quoted: '0x10'\n  aura:none: ~\n  aura:list: [1, {a: b}]\n  aura:notSecure: {secure: x, other: y}\n" +
-                "  aura:prefixOnly: 0x_\n  aura:date: 2026-11-27 # a rotation label\n  aura:quotedDate: \"2026-11-27\"\n  aura:underscored: 1_000\n  aura:binary: 0B101\n  aura:negativeHex: -0x10\n  aura:big: 9007199254740993\n",
+                "  aura:config:legacy: x\n  aura:prefixOnly: 0x_\n  aura:date: 2026-11-27 # a rotation label\n  aura:quotedDate: \"2026-11-27\"\n  aura:underscored: 1_000\n  aura:binary: 0B101\n  aura:negativeHex: -0x10\n  aura:big: 9007199254740993\n",
         );
         assert.deepStrictEqual(stackConfig("qa", root), {
             "aura:profile": "profiles/dev.yaml",
@@ -106,6 +106,8 @@ describe("alert routing (stack secret aura:alertWebhookUrl)", () => {
             "aura:negativeHex": "-16",
             "aura:big": "9007199254740993",
             "aura:prefixOnly": "0x_",
+            // The legacy spelling of a key, as Pulumi reads it.
+            "aura:legacy": "x",
         });
         // What pulumi up would pass on in a form the plan cannot show, or not read at all: quote it.
         for (const [value, why] of [["2026-11-27T10:00:00Z", /is a timestamp, which pulumi up passes on in Go's own format: quote it/], [".inf", /is not a number pulumi up can read: quote it/]] as const) {
