@@ -17,6 +17,18 @@ echo
 echo "Offline plans (Pulumi mocks) of each stack's profile, before and after this pull request,"
 echo "both with this pull request's program. \`pulumi preview\` below shows the cloud's view."
 echo
+
+# A stack's section for a step that failed: the heading, then the step's error output as text.
+failed() {
+  echo "### Stack \`${stack}\`: $1"
+  echo
+  echo '```text'
+  sed 's/```/'"'''"'/g' "${err}"
+  echo '```'
+  echo
+  status=1
+}
+
 for stack in $(bash scripts/stacks.sh --lines); do
   # Read as aura reads it: a stack file that is not valid YAML is reported in the comment, and the
   # other stacks still get their diff. (The single quotes keep the JavaScript's ${} from bash.)
@@ -29,13 +41,7 @@ for stack in $(bash scripts/stacks.sh --lines); do
       process.stderr.write(`${e.message}\n`);
       process.exit(1);
     }' "${stack}" 2>"${err}")"; then
-    echo "### Stack \`${stack}\`: Pulumi.${stack}.yaml cannot be read"
-    echo
-    echo '```text'
-    sed 's/```/'"'''"'/g' "${err}"
-    echo '```'
-    echo
-    status=1
+    failed "Pulumi.${stack}.yaml cannot be read"
     continue
   fi
   if [ -z "${profile}" ]; then
@@ -44,13 +50,7 @@ for stack in $(bash scripts/stacks.sh --lines); do
     continue
   fi
   if ! node bin/aura.js diff --ref "${base}" "${profile}" --stack "${stack}" --markdown 2>"${err}"; then
-    echo "### Stack \`${stack}\`: \`aura diff\` failed"
-    echo
-    echo '```text'
-    sed 's/```/'"'''"'/g' "${err}"
-    echo '```'
-    echo
-    status=1
+    failed "\`aura diff\` failed"
   fi
 done
 exit "${status}"
