@@ -105,6 +105,7 @@ export = async () => {
         dependsOn: system.foundation,
         databaseSecrets: system.databaseSecrets,
         databasePasswords: system.databasePasswords,
+        databaseReady: system.databaseReady,
         secrets,
     }, { dependsOn: [system] });
 

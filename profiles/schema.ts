@@ -673,6 +673,11 @@ const coreSchema = z
             refuse(ctx, ["services"], "must include nginx, the platform's entry point (its Service is the public load balancer): add nginx: { service_replicas: 2 }", { hideValue: true });
         }
         for (const [job, spec] of Object.entries(mapping(core?.jobs) ?? {})) {
+            // A job's pods carry app=<name> and read <name>-env: under a service's name they would join
+            // its Service (traffic), HPA and PDB, and share its ConfigMap and Secret.
+            if (Object.prototype.hasOwnProperty.call(services, job)) {
+                refuse(ctx, ["jobs", job], `has the name of a core service: its pods would carry the service's label app=${job} (its Service would send them traffic, its HPA and PodDisruptionBudget count them) and share ${job}-env and ${job}-secret-env: give the job another name (e.g. ${job}-setup)`, { hideValue: true });
+            }
             const after = mapping(spec)?.after;
             (Array.isArray(after) ? after : []).slice(0, 100).forEach((service, i) => {
                 if (typeof service !== "string" || !Object.prototype.hasOwnProperty.call(services, service)) {

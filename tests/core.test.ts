@@ -70,6 +70,7 @@ function planCore(profileText: string, secrets: Record<string, string>, showSecr
             dependsOn: [],
             databaseSecrets: { postgresql: "aura-postgresql", mongodb: "aura-mongodb" },
             databasePasswords: { postgresql: pulumi.secret("postgresql-password-1"), mongodb: pulumi.secret(mongodbPassword) },
+            databaseReady: { postgresql: [], mongodb: [] },
             secrets: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
         });
         return { publicAddress: core.publicAddress };
@@ -159,6 +160,34 @@ describe("core stage", () => {
             assert.ok(!makeup.options.dependsOn?.includes(deploymentUrn("web-sdk")), "and only for it");
             const nlp = one(full, kinds.job, "aura-dev-nlp-provisioning");
             for (const name of SERVICES) assert.ok(nlp.options.dependsOn?.includes(deploymentUrn(name)), `nlp-provisioning (no after:) waits for ${name}`);
+        });
+    });
+
+    describe("databases", () => {
+        it("starts a workload that connects to a database once the database is ready (the operator's own readiness) and its Secret exists", () => {
+            const cr = (kind: string) => full.resources.find((r) => r.type === `kubernetes:${kind}`)!;
+            const postgresql = cr("postgresql.cnpg.io/v1:Cluster");
+            const mongodb = cr("mongodbcommunity.mongodb.com/v1:MongoDBCommunity");
+            // pulumi.com/waitFor is how the provider waits for a custom resource at all (condition and phase as the operators report them).
+            assert.deepStrictEqual((postgresql.inputs.metadata as any).annotations, { "pulumi.com/waitFor": "condition=Ready" });
+            assert.deepStrictEqual((mongodb.inputs.metadata as any).annotations, { "pulumi.com/waitFor": "jsonpath={.status.phase}=Running" });
+            for (const db of [postgresql, mongodb]) assert.deepStrictEqual(db.options.customTimeouts, { create: "30m", update: "30m" });
+            const secret = (name: string) => full.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as any).name === name && (r.inputs.metadata as any).namespace === "aura-dev")!;
+            const waitsFor = (r: PlannedResource) => ({
+                postgresql: [postgresql.urn, secret("aura-postgresql").urn].filter((u) => r.options.dependsOn?.includes(u)).length,
+                mongodb: [mongodb.urn, secret("aura-mongodb").urn].filter((u) => r.options.dependsOn?.includes(u)).length,
+            });
+            assert.deepStrictEqual(waitsFor(object(full, kinds.deployment, "aura-bot")), { postgresql: 0, mongodb: 2 });
+            assert.deepStrictEqual(waitsFor(object(full, kinds.deployment, "api-gw")), { postgresql: 2, mongodb: 2 });
+            assert.deepStrictEqual(waitsFor(object(full, kinds.deployment, "web-sdk")), { postgresql: 0, mongodb: 0 }, "a service without databases does not wait for them");
+        });
+
+        it("a job that connects to a database waits for it too", async () => {
+            const text = CORE.replace("nlp-provisioning: {}", "nlp-provisioning: { databases: [postgresql] }");
+            const p = await plan({ profile: tempFile("core-db-job.yaml", text), stack: "dev", config: { "aura:secrets.bot-token": SECRET }, secretConfigKeys: ["aura:secrets.bot-token"] });
+            const cluster = p.resources.find((r) => r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster")!;
+            assert.ok(one(p, kinds.job, "aura-dev-nlp-provisioning").options.dependsOn?.includes(cluster.urn));
+            assert.ok(!one(p, kinds.job, "aura-dev-aura-bot-makeup").options.dependsOn?.includes(cluster.urn));
         });
     });
 
@@ -406,6 +435,13 @@ describe("core stage", () => {
             assert.notStrictEqual(rotated["aura-dev-aura-bot-makeup"], base["aura-dev-aura-bot-makeup"]);
             const release = await names(`${CORE}release: { version: "2027.1.0", registry: "auraplatform.azurecr.io" }\n`);
             assert.notStrictEqual(release["aura-dev-aura-bot-makeup"], base["aura-dev-aura-bot-makeup"], "a new release re-runs the jobs");
+        });
+
+        it("refuses a job named like a service (its pods would carry the service's label and share its config)", () => {
+            const bad = `${SEED}core:\n  services:\n    nginx: {}\n    nlp: { custom: true }\n  jobs:\n    nlp: { custom: true, after: [nlp] }\n`;
+            assert.throws(() => parseProfile(bad, { file: "bad.yaml", stack: "dev" }), /core\.jobs\.nlp: has the name of a core service: its pods would carry the service's label app=nlp .*give the job another name \(e\.g\. nlp-setup\)/);
+            // The same job under another name is accepted.
+            assert.doesNotThrow(() => parseProfile(bad.replace("    nlp: { custom: true, after", "    nlp-setup: { custom: true, after"), { file: "ok.yaml", stack: "dev" }));
         });
 
         it("refuses after: naming a service the profile does not deploy", () => {

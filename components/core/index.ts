@@ -29,6 +29,8 @@ export interface CoreStageArgs {
     databaseSecrets: DatabaseSecrets;
     /** The databases' passwords (secret), for the pods' fingerprints. */
     databasePasswords: DatabasePasswords;
+    /** What a workload that connects to each database waits for: its credential Secret and the database, ready. */
+    databaseReady: Record<keyof DatabaseSecrets, pulumi.Resource[]>;
     /** Stack secrets (`aura:secrets.<name>`) by name: every one the profile's `secret_env` entries name. */
     secrets: Record<string, pulumi.Output<string>>;
 }
@@ -48,6 +50,9 @@ export class CoreStage extends pulumi.ComponentResource {
         // Key of the HMAC that fingerprints secret values in pod annotations (kept in state, secret).
         const checksumKey = createChecksumKey(`${name}-checksum-key`, { parent: this });
         const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, databasePasswords: args.databasePasswords, checksumKey };
+        // A workload that connects to a database starts once that database is ready (a job would
+        // otherwise spend its retries while the replica set is still being built).
+        const databases = (names: readonly (keyof DatabaseSecrets)[]) => names.flatMap((db) => args.databaseReady[db]);
 
         for (const [service, spec] of Object.entries(profile.core.services)) {
             this.services[service] = new PlatformService(`${name}-${service}`, {
@@ -58,7 +63,7 @@ export class CoreStage extends pulumi.ComponentResource {
                 hpa: { cpuTargetPercent: profile.core.hpa.cpu_target_percent, maxFactor: profile.core.hpa.max_factor },
                 singleton: SINGLETON_SERVICES.includes(service),
                 public: service === ENTRY_SERVICE,
-                dependsOn: args.dependsOn,
+                dependsOn: [...args.dependsOn, ...databases(spec.databases)],
             }, { parent: this, provider });
         }
 
@@ -71,7 +76,7 @@ export class CoreStage extends pulumi.ComponentResource {
                 job,
                 spec,
                 image: imageFor(job, spec.image, profile.release),
-                dependsOn: [...args.dependsOn, ...after],
+                dependsOn: [...args.dependsOn, ...databases(spec.databases), ...after],
             }, { parent: this, provider });
         }
 

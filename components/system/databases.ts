@@ -36,6 +36,18 @@ const APP_USER = "aura";
 const POSTGRES_STORAGE = "20Gi";
 const MONGODB_STORAGE = "20Gi";
 const MONGODB_LOG_STORAGE = "2Gi";
+/**
+ * How long `pulumi up` waits for a database to report itself ready after creating or changing it
+ * (a new replica set builds its members one after another, each with two disks).
+ */
+export const DATABASE_READY_TIMEOUT = "30m";
+/**
+ * When the provider considers each database created or updated (pulumi.com/waitFor; it waits for
+ * nothing on a custom resource otherwise): CloudNativePG's Cluster condition Ready, the MongoDB
+ * operator's phase Running (cloudnative-pg v1.30 api/v1/cluster_types.go, mongodb-kubernetes 1.10
+ * mongodb-community-operator/api/v1/mongodbcommunity_types.go).
+ */
+export const DATABASE_READY = { postgresql: "condition=Ready", mongodb: "jsonpath={.status.phase}=Running" } as const;
 
 /** The CloudNativePG Cluster: instances, placement, disks, and the app owner from `credentialsSecret`. */
 export function postgresSpec(args: { storageClassName: string; credentialsSecret: string }): PostgresClusterSpec {
@@ -115,6 +127,8 @@ export class Databases extends pulumi.ComponentResource {
     readonly secrets: { postgresql: string; mongodb: string };
     /** The passwords in them (secret). */
     readonly passwords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
+    /** What a workload that connects to each database waits for: its Secret in the core namespace, and the database, ready. */
+    readonly ready: { postgresql: pulumi.Resource[]; mongodb: pulumi.Resource[] };
 
     constructor(name: string, args: SystemServiceArgs, opts: SystemServiceOptions) {
         super("aura:system:Databases", name, {}, opts);
@@ -124,7 +138,7 @@ export class Databases extends pulumi.ComponentResource {
         // No special characters: the password goes into URIs unescaped.
         const password = (db: string) => new random.RandomPassword(`${name}-${db}-password`, { length: 32, special: false }, { parent: this });
 
-        const coreSecret = (db: keyof typeof DATABASE_SECRET_NAMES, pw: random.RandomPassword, c: Connection) =>
+        const coreSecret = (db: keyof typeof DATABASE_SECRET_NAMES, pw: random.RandomPassword, c: Connection): k8s.core.v1.Secret =>
             new k8s.core.v1.Secret(`${name}-${db}-core`, {
                 metadata: { name: DATABASE_SECRET_NAMES[db], namespace: coreNamespace },
                 type: "Opaque",
@@ -156,14 +170,15 @@ export class Databases extends pulumi.ComponentResource {
             type: "kubernetes.io/basic-auth",
             stringData: { username: APP_USER, password: pgPassword.result },
         }, child);
-        customResource<PostgresClusterSpec>(`${name}-postgresql`, {
+        const awaited = { create: DATABASE_READY_TIMEOUT, update: DATABASE_READY_TIMEOUT };
+        const postgresql = customResource<PostgresClusterSpec>(`${name}-postgresql`, {
             apiVersion: "postgresql.cnpg.io/v1",
             kind: "Cluster",
-            metadata: { name: DATABASE_NAMES.postgresql, namespace },
+            metadata: { name: DATABASE_NAMES.postgresql, namespace, annotations: { "pulumi.com/waitFor": DATABASE_READY.postgresql } },
             spec: postgresSpec({ storageClassName, credentialsSecret: pgCredentialsName }),
-        }, { ...child, dependsOn: [...args.dependsOn, cnpg, pgCredentials] });
+        }, { ...child, dependsOn: [...args.dependsOn, cnpg, pgCredentials], customTimeouts: awaited });
         const pgHost = svc(`${DATABASE_NAMES.postgresql}-rw`); // the primary, wherever it runs
-        coreSecret("postgresql", pgPassword, {
+        const pgSecret = coreSecret("postgresql", pgPassword, {
             host: pgHost,
             port: 5432,
             username: APP_USER,
@@ -191,12 +206,12 @@ export class Databases extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { password: mongoPassword.result },
         }, child);
-        customResource<MongoDBCommunitySpec>(`${name}-mongodb`, {
+        const mongodb = customResource<MongoDBCommunitySpec>(`${name}-mongodb`, {
             apiVersion: "mongodbcommunity.mongodb.com/v1",
             kind: "MongoDBCommunity",
-            metadata: { name: DATABASE_NAMES.mongodb, namespace },
+            metadata: { name: DATABASE_NAMES.mongodb, namespace, annotations: { "pulumi.com/waitFor": DATABASE_READY.mongodb } },
             spec: mongodbSpec({ members, storageClassName, passwordSecret: mongoPasswordName }),
-        }, { ...child, dependsOn: [...args.dependsOn, mck, mongoPasswordSecret] });
+        }, { ...child, dependsOn: [...args.dependsOn, mck, mongoPasswordSecret], customTimeouts: awaited });
         // The operator makes no PDB: keep a majority of the replica set up.
         podDisruptionBudget(`${name}-mongodb-pdb`, {
             namespace,
@@ -205,7 +220,7 @@ export class Databases extends pulumi.ComponentResource {
             minAvailable: quorum(members),
         }, child);
         const mongoHosts = Array.from({ length: members }, (_, i) => `${DATABASE_NAMES.mongodb}-${i}.${svc(`${DATABASE_NAMES.mongodb}-svc`)}:27017`);
-        coreSecret("mongodb", mongoPassword, {
+        const mongoSecret = coreSecret("mongodb", mongoPassword, {
             host: svc(`${DATABASE_NAMES.mongodb}-svc`),
             port: 27017,
             username: APP_USER,
@@ -215,6 +230,7 @@ export class Databases extends pulumi.ComponentResource {
 
         this.secrets = { ...DATABASE_SECRET_NAMES };
         this.passwords = { postgresql: pgPassword.result, mongodb: mongoPassword.result };
+        this.ready = { postgresql: [pgSecret, postgresql], mongodb: [mongoSecret, mongodb] };
         this.registerOutputs({ secrets: this.secrets });
     }
 }

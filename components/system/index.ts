@@ -61,6 +61,8 @@ export class SystemStage extends pulumi.ComponentResource {
     readonly databaseSecrets: { postgresql: string; mongodb: string };
     /** The passwords in them (secret). */
     readonly databasePasswords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
+    /** What a workload that connects to each database waits for (its credential Secret, the database ready). */
+    readonly databaseReady: { postgresql: pulumi.Resource[]; mongodb: pulumi.Resource[] };
     /** The API readiness gate every Kubernetes object depends on. */
     readonly gate: ApiGate;
     /** Kubeconfig per `access.users` name (each a secret): stack output `kubeconfigs`. */
@@ -146,6 +148,7 @@ export class SystemStage extends pulumi.ComponentResource {
         const databases = new Databases(`${name}-databases`, services, k8sOpts);
         this.databaseSecrets = databases.secrets;
         this.databasePasswords = databases.passwords;
+        this.databaseReady = databases.ready;
 
         this.registerOutputs({ coreNamespace: this.coreNamespace, systemNamespace: this.systemNamespace, storageClassName: this.storageClassName });
     }

@@ -84,7 +84,7 @@ export function childOptions(
 export interface CustomResourceOf<Spec> {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace: string; labels?: Record<string, string> };
+    metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     spec: Spec;
 }
 
