@@ -49,16 +49,20 @@ if pulumi preview --stack "${stack}" --refresh --expect-no-changes --json >"${ou
   exit 0
 fi
 
-# Every step that changes something, with the properties that differ: not "same", and not "read"
-# (a StackReference or a read resource is read on every run). A JavaScript template, not shell.
+# Every step that changes something, with the properties that differ, once: not "same", not "read"
+# (a StackReference or a read resource is read on every run), and not "refresh" (--refresh lists
+# every resource it reads as a refresh step; one whose refresh found a difference is listed as an
+# update or delete instead). A JavaScript template, not shell.
 # shellcheck disable=SC2016
 drifted="$(node -e '
   const preview = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const lines = new Set();
   for (const step of preview.steps ?? []) {
-    if (step.op === "same" || step.op === "read") continue;
+    if (step.op === "same" || step.op === "read" || step.op === "refresh") continue;
     const reasons = step.diffReasons?.length ? `  (${step.diffReasons.join(", ")})` : "";
-    console.log(`${step.op} ${step.urn}${reasons}`);
-  }' "${out}" 2>/dev/null)"
+    lines.add(`${step.op} ${step.urn}${reasons}`);
+  }
+  for (const line of lines) console.log(line);' "${out}" 2>/dev/null)"
 if [ -z "${drifted}" ]; then
   # No step list: the preview itself failed (credentials, backend, program); show why.
   echo "${stack}: pulumi preview failed:" >&2

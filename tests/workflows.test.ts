@@ -266,12 +266,28 @@ describe("workflow scripts", () => {
 
         it("fails listing each drifted resource", () => {
             const urn = "urn:pulumi:prod::aura-platform::azure-native:compute:VirtualMachineScaleSet::aura-prod-common";
-            const r = run(fakePulumi({ steps: [{ op: "same", urn: "urn:a" }, { op: "read", urn: "urn:stack-reference" }, { op: "update", urn, diffReasons: ["sku", "tags"] }] }, 255));
+            // As `pulumi preview --refresh --json` lists them: a refresh step for every resource it reads
+            // (one whose refresh found a difference rewritten to an update), then the preview's own steps.
+            const steps = [
+                { op: "refresh", urn: "urn:a" },
+                { op: "update", urn, diffReasons: ["sku", "tags"] },
+                { op: "same", urn: "urn:a" },
+                { op: "read", urn: "urn:stack-reference" },
+                { op: "update", urn, diffReasons: ["sku", "tags"] },
+            ];
+            const r = run(fakePulumi({ steps }, 255));
             assert.strictEqual(r.status, 1);
             assert.match(r.stdout, new RegExp(`update ${urn.replace(/[$.]/g, "\\$&")} {2}\\(sku, tags\\)`));
-            assert.match(r.stdout, /::error title=drift in prod::update /);
-            assert.doesNotMatch(r.stdout, /urn:a/);
+            assert.strictEqual(r.stdout.match(/::error title=drift in prod::/g)?.length, 1, "each drifted resource once");
+            assert.doesNotMatch(r.stdout, /urn:a/, "a refresh that found nothing is no drift");
             assert.doesNotMatch(r.stdout, /urn:stack-reference/, "a read is no drift");
+        });
+
+        it("a preview that fails after refreshing (only refresh steps) is a failed preview, not drift", () => {
+            const r = run(fakePulumi({ steps: [{ op: "refresh", urn: "urn:a" }, { op: "refresh", urn: "urn:b" }] }, 255));
+            assert.strictEqual(r.status, 2);
+            assert.match(r.stderr, /pulumi preview failed/);
+            assert.doesNotMatch(r.stdout, /drift —/);
         });
     });
 });
