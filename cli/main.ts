@@ -19,12 +19,14 @@ const USAGE = `Usage:
   aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
   aura diff --ref <git-ref> <profile> [--stack <name>] [--json | --markdown]
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
+  aura promote --check --from <stack> --to <stack>
   aura schema
 
   validate   check a deployment profile; every problem is listed
   plan       run the Pulumi program under mocks and list every resource pulumi up would register
   diff       plan two profiles (or a profile at a git ref and now) and list what changes, dangerous first
-  promote    write one stack's release into another stack's profile and print the diff
+  promote    write one stack's release into another stack's profile and print the diff;
+             --check: exit 4 when the other stack does not run it yet
   schema     print the profile's JSON Schema (for editors)
 
   --stack         stack name; plan defaults to the profile's file name (dev for profiles/dev.yaml),

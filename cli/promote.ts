@@ -6,20 +6,29 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ProfileError, loadProfile, readProfileText } from "../profiles";
-import { setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
+import { checkPromotion, setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
 import { Release } from "../profiles/release";
 import { inputErrorMessage } from "./common";
 import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
+  aura promote --check --from <stack> --to <stack>
 
   Writes the release of stack --from into the profile of stack --to (the profiles named by
   aura:profile in Pulumi.<stack>.yaml) and prints the diff that change makes; commit it and open a
   pull request. The release is read from the --from stack's profile (no backend needed), or with
   --from-deployment from its last deployment (pulumi stack output release; needs the Pulumi CLI).
 
-  --dry-run   print the diff, leave the profile as it is`;
+  --dry-run   print the diff, leave the profile as it is
+
+  --check     change nothing: exit 0 when --to's profile may deploy what --from's profile runs (the
+              promotion rule \`pulumi up\` applies against --from's deployment: the same release and
+              images), exit 4 with the reason when it may not (promote first); the deploy workflow
+              skips prod with that reason instead of asking its reviewers for a run that would fail.`;
+
+/** `aura promote --check`'s exit code when the downstream does not run the upstream's release yet. */
+export const NOT_PROMOTED = 4;
 
 const ROOT = path.join(__dirname, "..");
 
@@ -48,10 +57,11 @@ interface PromoteArgs {
     to: string;
     fromDeployment: boolean;
     dryRun: boolean;
+    check: boolean;
 }
 
 function parsePromoteArgs(args: string[]): PromoteArgs {
-    const out: Partial<PromoteArgs> = { fromDeployment: false, dryRun: false };
+    const out: Partial<PromoteArgs> = { fromDeployment: false, dryRun: false, check: false };
     for (let i = 0; i < args.length; i++) {
         const arg = args[i];
         const name = arg.split("=")[0];
@@ -62,10 +72,12 @@ function parsePromoteArgs(args: string[]): PromoteArgs {
             out[name === "--from" ? "from" : "to"] = v;
         } else if (arg === "--from-deployment") out.fromDeployment = true;
         else if (arg === "--dry-run") out.dryRun = true;
+        else if (arg === "--check") out.check = true;
         else throw new PromoteError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`);
     }
     if (!out.from || !out.to) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
     if (out.from === out.to) throw new PromoteError(`--from and --to are both ${out.from}`);
+    if (out.check && (out.dryRun || out.fromDeployment)) throw new PromoteError(`--check changes nothing and reads --from's profile: leave out ${out.dryRun ? "--dry-run" : "--from-deployment"}`);
     return out as PromoteArgs;
 }
 
@@ -107,7 +119,7 @@ export interface PromoteResult {
 }
 
 /** Promotes `from`'s release into `to`'s profile; `root` is the project folder (Pulumi.<stack>.yaml). */
-export async function promote(options: PromoteArgs & { root?: string }): Promise<PromoteResult> {
+export async function promote(options: Omit<PromoteArgs, "check"> & { root?: string }): Promise<PromoteResult> {
     const root = options.root ?? ROOT;
     const { from, to } = options;
     const target = stackProfile(to, root);
@@ -158,8 +170,31 @@ export async function promote(options: PromoteArgs & { root?: string }): Promise
     }
 }
 
+/**
+ * Why `to` may not deploy what `from` runs once `from`'s profile is deployed, or undefined when it
+ * may: the program's own promotion rule, with `from`'s profile standing in for its deployment.
+ */
+export function promotionPending(from: string, to: string, root: string = ROOT): string | undefined {
+    const target = stackProfile(to, root);
+    const configured = target.config["aura:promoteFrom"];
+    if (configured?.split("/").pop() !== from) {
+        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${configured ? `${to} promotes from ${configured}` : `${to} promotes from no stack (the setting is unset)`} — got --from ${from}`);
+    }
+    const upstream = loadProfile(stackProfile(from, root).file, { stack: from });
+    const downstream = loadProfile(target.file, { stack: to });
+    return checkPromotion({
+        stack: to,
+        upstream: from,
+        file: target.relative,
+        release: downstream.release,
+        upstreamRelease: upstream.release,
+        images: workloadImages(downstream),
+        upstreamImages: workloadImages(upstream),
+    });
+}
+
 /** `aura promote …`; returns the exit code. */
-export async function promoteCommand(args: string[]): Promise<number> {
+export async function promoteCommand(args: string[], root: string = ROOT): Promise<number> {
     let parsed: PromoteArgs;
     try {
         parsed = parsePromoteArgs(args);
@@ -169,7 +204,16 @@ export async function promoteCommand(args: string[]): Promise<number> {
         return 2;
     }
     try {
-        const r = await promote(parsed);
+        if (parsed.check) {
+            const pending = promotionPending(parsed.from, parsed.to, root);
+            if (pending === undefined) {
+                process.stdout.write(`${parsed.to} may deploy: it runs the release and images ${parsed.from}'s profile runs.\n`);
+                return 0;
+            }
+            process.stdout.write(`${pending}\n`);
+            return NOT_PROMOTED;
+        }
+        const r = await promote({ ...parsed, root });
         const what = `release ${r.release.version} (${r.release.registry})`;
         process.stdout.write(`Read ${what} from ${r.source}.\n`);
         if (!r.changed) {

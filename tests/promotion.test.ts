@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PromoteError, promote } from "../cli/promote";
+import { NOT_PROMOTED, PromoteError, promote, promoteCommand, promotionPending } from "../cli/promote";
 import { loadProfile } from "../profiles";
 import { setRelease, workloadImages } from "../profiles/promotion";
 import { ROOT, plan } from "./helpers";
@@ -193,6 +193,53 @@ describe("promotion", () => {
             fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");
             await assert.rejects(promote({ from: "qa", to: "prod", fromDeployment: false, dryRun: true, root }), /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev — got --from qa/);
             fs.rmSync(root, { recursive: true, force: true });
+        });
+
+        /** Runs `aura promote <args>` in `root`; its exit code and what it printed. */
+        async function promoteCli(args: string[], root: string): Promise<{ code: number; out: string }> {
+            let out = "";
+            const writes = [process.stdout.write, process.stderr.write];
+            const capture = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+            process.stdout.write = process.stderr.write = capture;
+            try {
+                return { code: await promoteCommand(args, root), out };
+            } finally {
+                [process.stdout.write, process.stderr.write] = writes;
+            }
+        }
+
+        it("--check: whether prod's profile may deploy what dev's profile runs (the program's rule), changing nothing", async () => {
+            const root = project("2026.11.1");
+            try {
+                const prodFile = path.join(root, "profiles", "prod.yaml");
+                const before = fs.readFileSync(prodFile, "utf8");
+                assert.strictEqual(promotionPending("dev", "prod", root), undefined, "the same release and images");
+                assert.deepStrictEqual(await promoteCli(["--check", "--from", "dev", "--to", "prod"], root), { code: 0, out: "prod may deploy: it runs the release and images dev's profile runs.\n" });
+                // dev moves on: prod is not promoted yet.
+                fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8").replace(/version: "2026\.11\.1"/, 'version: "2026.12.0"'));
+                assert.match(promotionPending("dev", "prod", root) ?? "", /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.12\.0\. Run `npx aura promote --from dev --to prod`/);
+                const pending = await promoteCli(["--check", "--from", "dev", "--to", "prod"], root);
+                assert.strictEqual(pending.code, NOT_PROMOTED);
+                assert.match(pending.out, /^profiles\/prod\.yaml: release\.version: prod may deploy only the release dev runs/);
+                // The same release with an image dev does not run.
+                fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
+                const services = Object.entries((yaml.load(fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8")) as any).core.services as Record<string, { service_replicas: number }>);
+                const block = services.map(([name, spec]) => `    ${name}: { service_replicas: ${spec.service_replicas}${name === "nginx" ? ', image: "auraplatform.azurecr.io/nginx:2026.11.1-hotfix"' : ""} }`).join("\n");
+                fs.writeFileSync(prodFile, before.replace("core:\n", `core:\n  services:\n${block}\n`));
+                assert.match(promotionPending("dev", "prod", root) ?? "", /nginx/);
+                assert.strictEqual(fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"), "nothing written");
+                // A stack that does not promote from --from, and flags --check does not take.
+                assert.throws(() => promotionPending("prod", "dev", root), /Pulumi\.dev\.yaml: aura:promoteFrom: dev promotes from no stack \(the setting is unset\) — got --from prod/);
+                const usage = await promoteCli(["--check", "--dry-run", "--from", "dev", "--to", "prod"], root);
+                assert.strictEqual(usage.code, 2);
+                assert.match(usage.out, /--check changes nothing and reads --from's profile: leave out --dry-run/);
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
+        it("--check passes for this repository's dev and prod profiles (main deploys prod)", () => {
+            assert.strictEqual(promotionPending("dev", "prod"), undefined);
         });
     });
 });

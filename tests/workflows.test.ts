@@ -111,7 +111,10 @@ describe("GitHub workflows", () => {
         assert.deepStrictEqual([up(deploy.jobs.dev).command, up(deploy.jobs.dev)["stack-name"]], ["up", "dev"]);
         assert.deepStrictEqual([up(deploy.jobs.prod).command, up(deploy.jobs.prod)["stack-name"]], ["up", "prod"]);
         assert.strictEqual(deploy.jobs.prod.environment, "prod");
-        assert.strictEqual(deploy.jobs.prod.needs, "dev");
+        assert.deepStrictEqual(deploy.jobs.prod.needs, ["dev", "prod-promoted"]);
+        assert.strictEqual(deploy.jobs.prod.if, "needs.prod-promoted.outputs.promoted == 'true'");
+        assert.strictEqual(deploy.jobs["prod-promoted"].needs, "dev");
+        assert.strictEqual(deploy.jobs["prod-promoted"].environment, undefined, "the check needs no credentials and no reviewer");
         for (const stack of ["dev", "prod"]) assert.deepStrictEqual(deploy.jobs[stack].concurrency, { group: `pulumi-${stack}`, "cancel-in-progress": false });
         // Drift has groups of its own: a drift run waiting in a deploy group would cancel the
         // deployment waiting there (GitHub keeps one waiting run per group). drift.sh skips instead.
@@ -122,6 +125,52 @@ describe("GitHub workflows", () => {
         assert.strictEqual(check.env?.GH_TOKEN, "${{ github.token }}");
         assert.ok("schedule" in drift.on);
         assert.ok(drift.jobs.drift.steps.some((s) => s.run?.includes("scripts/drift.sh")));
+    });
+});
+
+describe("deploy.yml's promotion check", () => {
+    /**
+     * Runs the prod-promoted job's check step as GitHub runs a `run:` (bash -eo pipefail) with a
+     * stand-in `npx` that prints `said` and exits `code`; what it wrote to the job's outputs and summary.
+     */
+    function check(code: number, said: string) {
+        const job = load("deploy.yml").jobs["prod-promoted"];
+        const step = job.steps.find((s) => (s as { id?: string }).id === "check")!;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-deploy-check-"));
+        try {
+            fs.writeFileSync(path.join(dir, "said"), `${said}\n`);
+            fs.writeFileSync(path.join(dir, "npx"), `#!/bin/sh\necho "$*" > "${dir}/args"\ncat "${dir}/said"\nexit ${code}\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "script.sh"), step.run!);
+            const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: path.join(dir, "output"), GITHUB_STEP_SUMMARY: path.join(dir, "summary") };
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(dir, "script.sh")], { cwd: dir, env, encoding: "utf8" });
+            const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+            return { status: r.status, stdout: r.stdout, output: read("output"), summary: read("summary"), args: read("args").trim() };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("deploys prod when it runs dev's release", () => {
+        const r = check(0, "prod may deploy: it runs the release and images dev's profile runs.");
+        assert.strictEqual(r.status, 0);
+        assert.strictEqual(r.args, "aura promote --check --from dev --to prod");
+        assert.strictEqual(r.output, "promoted=true\n");
+    });
+
+    it("skips prod with the reason, in a notice and the summary, when prod is not promoted yet (exit 4)", () => {
+        const why = "profiles/prod.yaml: release.version: prod may deploy only the release dev runs — got 2026.11.1, but dev runs 2026.12.0.";
+        const r = check(4, why);
+        assert.strictEqual(r.status, 0, "a pending promotion is no failure");
+        assert.strictEqual(r.output, "promoted=false\n");
+        assert.ok(r.stdout.includes(`::notice title=prod not deployed::${why}`), r.stdout);
+        assert.match(r.summary, /### prod not deployed: promote first/);
+        assert.ok(r.summary.includes(why));
+    });
+
+    it("fails the run when the check itself fails (a broken profile is no reason to skip quietly)", () => {
+        const r = check(1, "profiles/prod.yaml: core.hpa.max_factor: must be at most 10 — got 11");
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.output, "");
     });
 });
 
