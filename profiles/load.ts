@@ -351,7 +351,7 @@ function valueAt(doc: unknown, path: ReadonlyArray<string | number>): unknown {
 }
 
 function article(expected: string): string {
-    const names: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number", boolean: "true or false" };
+    const names: Record<string, string> = { object: "a mapping", record: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number", boolean: "true or false" };
     return names[expected] ?? expected;
 }
 

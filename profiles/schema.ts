@@ -167,6 +167,9 @@ const computeSchema = z
                     continue;
                 }
                 pools.push(name);
+                // Beyond the limit (refused below) a pool is counted, not checked: a misspelt size is
+                // compared with every known one for a hint.
+                if (pools.length > MAX_POOLS) continue;
                 const pool = poolSchema.safeParse(value);
                 for (const issue of pool.success ? [] : pool.error.issues) {
                     ctx.addIssue({ ...issue, path: [key, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
@@ -471,7 +474,9 @@ export function secretLookingName(name: string): boolean {
 }
 
 /** A URL with a password in it (`postgres://app:hunter2@db/app`, `redis://:pw@cache`): a secret whatever the variable's name. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
+// Anchored on the scheme's last character: a scheme pattern of its own would be tried from every
+// letter of a long value (quadratic: seconds for a few aliased 8 KB values).
+const URL_WITH_PASSWORD = /[a-z0-9+.-]:\/\/[^\s/@:]*:[^\s/@]+@/i;
 
 /** Plain environment variables: bounded, and none whose name says it is a secret. */
 const plainEnv = z

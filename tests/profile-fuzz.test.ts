@@ -221,6 +221,18 @@ const WORST: Array<[string, () => string, RegExp]> = [
     ["12,000 services", () => tempFile("dev.yaml", `${SEED}core:\n  services: {${Array.from({ length: 12_000 }, (_, i) => `s${i}: {}`).join(", ")}}\n`), /lists 12000 services: at most 100/],
     ["600 services with long names", () => tempFile("dev.yaml", `${SEED}core:\n  services:\n${Array.from({ length: 600 }, (_, i) => `    ${"s".repeat(55)}-${i}: {}\n`).join("")}`), /lists 600 services: at most 100/],
     ["8,000 jobs", () => tempFile("dev.yaml", `${SEED}core:\n  jobs: {${Array.from({ length: 8_000 }, (_, i) => `j${i}: {}`).join(", ")}}\n`), /lists 8000 jobs: at most 50/],
+    // A URL-with-password check on every env value: 100 services × 99 aliased 8 KB values (199 aliases).
+    [
+        "9,900 long env values through aliases",
+        () => {
+            const env = Array.from({ length: 99 }, (_, i) => `V${i}: *v`).join(", ");
+            const services = Array.from({ length: 99 }, (_, i) => `    s${i}x: { custom: true, env: *e }\n`).join("");
+            return tempFile("dev.yaml", `x_anchors:\n  v: &v "${"a".repeat(8000)}"\n  e: &e {${env}}\n${SEED}core:\n  services:\n    nginx: { env: *e }\n${services}`);
+        },
+        /x_anchors: unknown key/,
+    ],
+    // Every pool's VM size is compared with the known ones for a hint: not for thousands of pools.
+    ["3,000 pools with a misspelt size", () => tempFile("dev.yaml", SEED.replace("compute:\n", `compute:\n${Array.from({ length: 3_000 }, (_, i) => `    p${i}_nodes: { min_size: 0, max_size: 1, type: Standard_D4s_v9 }\n`).join("")}`)), /defines 3003 agent pools: at most 12/],
     ["3,000 pools", () => tempFile("dev.yaml", SEED.replace("compute:\n", `compute:\n${Array.from({ length: 3_000 }, (_, i) => `    p${i}_nodes: { min_size: 0, max_size: 1, type: Standard_DS2_v2 }\n`).join("")}`)), /defines 3003 agent pools: at most 12/],
 ];
 
