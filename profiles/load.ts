@@ -319,6 +319,10 @@ function formatIssue(issue: Issue, doc: unknown, room: number): string[] {
     } else if ((issue.code === "too_small" || issue.code === "too_big") && /^Too (small|big)/.test(message)) {
         message = sizeMessage(issue);
     }
+    // `zones: [1, 2]` where the choices are the strings "1" and "2": likewise quotes.
+    if (issue.code === "invalid_value" && (typeof value === "number" || typeof value === "boolean") && issue.values.map(String).includes(String(value)) && !issue.values.includes(value)) {
+        message += ` (YAML read the unquoted value as ${typeof value === "number" ? "a number" : "true or false"}: put it in quotes)`;
+    }
     if (issue.code === "custom" && (issue.params as { hideValue?: boolean } | undefined)?.hideValue) return [problem(path, message)];
     return [problem(path, message, { value })];
 }

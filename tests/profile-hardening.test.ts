@@ -141,6 +141,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     // 14. messages that mislead
     [".inf", seedWith({}).replace("min_size: 2", "min_size: .inf"), "infrastructure.compute.common_nodes.min_size", /whole number — got \.inf$/m],
     [".nan", seedWith({}).replace("min_size: 2", "min_size: .nan"), "infrastructure.compute.common_nodes.min_size", /— got \.nan$/m],
+    ["unquoted zone numbers", SEED.replace("  compute:\n", "  zones: [1, 2]\n  compute:\n"), "infrastructure.zones[0]", /infrastructure\.zones\[0\]: must be an availability zone: "1", "2" or "3" \(YAML read the unquoted value as a number: put it in quotes\) — got 1/],
     ["a list where a mapping of names belongs (zod's record)", `${SEED}core:\n  services: [nginx]\n`, "core.services", /core\.services: must be a mapping — got a list \("nginx"\)/],
     ["a number beyond 2^53 where a mapping belongs", SEED.replace("  compute:\n", "  network: 99999999999999999999\n  compute:\n"), "infrastructure.network", /infrastructure\.network: must be a mapping — got 99999999999999999999 \(beyond 2\^53/],
     ["2^53+1", seedWith({}).replace("size: 3", "size: 9007199254740993"), "infrastructure.compute.masters.size", /got 9007199254740993 \(beyond 2\^53/],
