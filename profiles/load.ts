@@ -206,6 +206,11 @@ function parseYaml(text: string, file: string): unknown {
     } catch (e) {
         if (e instanceof yaml.YAMLException) {
             const mark = (e as yaml.YAMLException & { mark?: { line: number; column: number } }).mark;
+            if (/complex keys/.test(e.reason ?? "")) {
+                // js-yaml marks the document's start for this one: name the first explicit key (`? `) instead.
+                const line = text.split(/\r?\n/).findIndex((l) => /^\s*\?(\s|$)/.test(l));
+                throw new ProfileError(file, [`YAML syntax error${line >= 0 ? ` at line ${line + 1}` : ""}: a key that is a list or a mapping (\`? [a, b]\`, \`{x: 1}: …\`) — keys are plain names`]);
+            }
             const where = mark ? `line ${mark.line + 1}, column ${mark.column + 1}` : "unknown position";
             throw new ProfileError(file, [`YAML syntax error at ${where}: ${e.reason ?? e.message}`]);
         }

@@ -149,6 +149,8 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["a misspelt release in production", seedWith({ ...PROD, relase: { version: "1.0.0", registry: "r.io" } }), "release", /release: is required when tier is production .* — missing \(is relase a misspelling of it\?\)/],
     ["an empty file", "", "", /the profile is empty/],
     ["a comment-only file", "# nothing here yet\n\n# really\n", "", /the profile is empty/],
+    ["a key that is a list (YAML's explicit key), at its line (js-yaml marks the file's start)", `${SEED}? [a, b]\n: 1\n`, "", new RegExp(`YAML syntax error at line ${SEED.split("\n").length}: a key that is a list or a mapping`)],
+    ["a key that is a mapping", `${SEED}x:\n  {a: 1}: 2\n`, "", /YAML syntax error: a key that is a list or a mapping \(`\? \[a, b\]`, `\{x: 1\}: …`\) — keys are plain names/],
     ["a file of two documents", `${SEED}---\n${SEED}`, "(top level)", /2 YAML documents/],
     ["control characters in a key", `${SEED}"tier\\e[2J\\u202e": x\n`, '"tier\\u001b[2J\\u202e"', /unknown key/],
 ];
