@@ -13,7 +13,7 @@ import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
-  aura promote --check --from <stack> --to <stack>
+  aura promote --check [--from <stack>] --to <stack>
 
   Writes the release of stack --from into the profile of stack --to (the profiles named by
   aura:profile in Pulumi.<stack>.yaml) and prints the diff that change makes; commit it and open a
@@ -22,10 +22,12 @@ export const PROMOTE_USAGE = `Usage:
 
   --dry-run   print the diff, leave the profile as it is
 
-  --check     change nothing: exit 0 when --to's profile may deploy what --from's profile runs (the
-              promotion rule \`pulumi up\` applies against --from's deployment: the same release and
-              images), exit 4 with the reason when it may not (promote first); the deploy workflow
-              skips prod with that reason instead of asking its reviewers for a run that would fail.`;
+  --check     change nothing: exit 0 when --to's profile may deploy what its upstream's profile runs
+              (the promotion rule \`pulumi up\` applies against the upstream's deployment: the same
+              release and images; the upstream is --to's aura:promoteFrom, and --from, if given, must
+              name it; a stack without one has no rule), exit 4 with the reason when it may not
+              (promote first); the deploy workflow skips prod with that reason instead of asking its
+              reviewers for a run that would fail.`;
 
 /** `aura promote --check`'s exit code when the downstream does not run the upstream's release yet. */
 export const NOT_PROMOTED = 4;
@@ -53,6 +55,7 @@ export function offlineStackOutputs(config: Record<string, string>, profileFile:
 }
 
 interface PromoteArgs {
+    /** "" with --check alone: the target's aura:promoteFrom. */
     from: string;
     to: string;
     fromDeployment: boolean;
@@ -75,9 +78,10 @@ function parsePromoteArgs(args: string[]): PromoteArgs {
         else if (arg === "--check") out.check = true;
         else throw new PromoteError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`);
     }
-    if (!out.from || !out.to) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
+    if (!out.to || (!out.from && !out.check)) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
+    out.from ??= "";
     if (out.from === out.to) throw new PromoteError(`--from and --to are both ${out.from}`);
-    if (out.check && (out.dryRun || out.fromDeployment)) throw new PromoteError(`--check changes nothing and reads --from's profile: leave out ${out.dryRun ? "--dry-run" : "--from-deployment"}`);
+    if (out.check && (out.dryRun || out.fromDeployment)) throw new PromoteError(`--check changes nothing and reads the upstream's profile: leave out ${out.dryRun ? "--dry-run" : "--from-deployment"}`);
     return out as PromoteArgs;
 }
 
@@ -171,26 +175,30 @@ export async function promote(options: Omit<PromoteArgs, "check"> & { root?: str
 }
 
 /**
- * Why `to` may not deploy what `from` runs once `from`'s profile is deployed, or undefined when it
- * may: the program's own promotion rule, with `from`'s profile standing in for its deployment.
+ * The program's promotion rule for `to`, with its upstream's profile standing in for the upstream's
+ * deployment: the upstream (`aura:promoteFrom`; none, no rule), and why `to` may not deploy, if it
+ * may not. `from`, when given, must be that upstream.
  */
-export function promotionPending(from: string, to: string, root: string = ROOT): string | undefined {
+export function promotionPending(from: string | undefined, to: string, root: string = ROOT): { upstream?: string; refusal?: string } {
     const target = stackProfile(to, root);
-    const configured = target.config["aura:promoteFrom"];
-    if (configured?.split("/").pop() !== from) {
-        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${configured ? `${to} promotes from ${configured}` : `${to} promotes from no stack (the setting is unset)`} — got --from ${from}`);
+    const configured = target.config["aura:promoteFrom"]?.split("/").pop();
+    // No upstream in its config: the program applies no promotion rule to this stack.
+    if (!configured) return {};
+    if (from !== undefined && configured !== from) {
+        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
     }
-    const upstream = loadProfile(stackProfile(from, root).file, { stack: from });
+    const upstream = loadProfile(stackProfile(configured, root).file, { stack: configured });
     const downstream = loadProfile(target.file, { stack: to });
-    return checkPromotion({
+    const refusal = checkPromotion({
         stack: to,
-        upstream: from,
+        upstream: configured,
         file: target.relative,
         release: downstream.release,
         upstreamRelease: upstream.release,
         images: workloadImages(downstream),
         upstreamImages: workloadImages(upstream),
     });
+    return { upstream: configured, refusal };
 }
 
 /** `aura promote …`; returns the exit code. */
@@ -205,13 +213,17 @@ export async function promoteCommand(args: string[], root: string = ROOT): Promi
     }
     try {
         if (parsed.check) {
-            const pending = promotionPending(parsed.from, parsed.to, root);
-            if (pending === undefined) {
-                process.stdout.write(`${parsed.to} may deploy: it runs the release and images ${parsed.from}'s profile runs.\n`);
-                return 0;
+            const { upstream, refusal } = promotionPending(parsed.from || undefined, parsed.to, root);
+            if (refusal !== undefined) {
+                process.stdout.write(`${refusal}\n`);
+                return NOT_PROMOTED;
             }
-            process.stdout.write(`${pending}\n`);
-            return NOT_PROMOTED;
+            process.stdout.write(
+                upstream
+                    ? `${parsed.to} may deploy: it runs the release and images ${upstream}'s profile runs.\n`
+                    : `${parsed.to} may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.${parsed.to}.yaml), so no promotion rule applies.\n`,
+            );
+            return 0;
         }
         const r = await promote({ ...parsed, root });
         const what = `release ${r.release.version} (${r.release.registry})`;

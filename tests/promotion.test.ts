@@ -213,12 +213,13 @@ describe("promotion", () => {
             try {
                 const prodFile = path.join(root, "profiles", "prod.yaml");
                 const before = fs.readFileSync(prodFile, "utf8");
-                assert.strictEqual(promotionPending("dev", "prod", root), undefined, "the same release and images");
+                assert.deepStrictEqual(promotionPending("dev", "prod", root), { upstream: "dev", refusal: undefined }, "the same release and images");
+                assert.deepStrictEqual(promotionPending(undefined, "prod", root), { upstream: "dev", refusal: undefined }, "the upstream from prod's config");
                 assert.deepStrictEqual(await promoteCli(["--check", "--from", "dev", "--to", "prod"], root), { code: 0, out: "prod may deploy: it runs the release and images dev's profile runs.\n" });
                 // dev moves on: prod is not promoted yet.
                 fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8").replace(/version: "2026\.11\.1"/, 'version: "2026.12.0"'));
-                assert.match(promotionPending("dev", "prod", root) ?? "", /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.12\.0\. Run `npx aura promote --from dev --to prod`/);
-                const pending = await promoteCli(["--check", "--from", "dev", "--to", "prod"], root);
+                assert.match(promotionPending("dev", "prod", root).refusal ?? "", /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.12\.0\. Run `npx aura promote --from dev --to prod`/);
+                const pending = await promoteCli(["--check", "--to", "prod"], root);
                 assert.strictEqual(pending.code, NOT_PROMOTED);
                 assert.match(pending.out, /^profiles\/prod\.yaml: release\.version: prod may deploy only the release dev runs/);
                 // The same release with an image dev does not run.
@@ -226,20 +227,25 @@ describe("promotion", () => {
                 const services = Object.entries((yaml.load(fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8")) as any).core.services as Record<string, { service_replicas: number }>);
                 const block = services.map(([name, spec]) => `    ${name}: { service_replicas: ${spec.service_replicas}${name === "nginx" ? ', image: "auraplatform.azurecr.io/nginx:2026.11.1-hotfix"' : ""} }`).join("\n");
                 fs.writeFileSync(prodFile, before.replace("core:\n", `core:\n  services:\n${block}\n`));
-                assert.match(promotionPending("dev", "prod", root) ?? "", /nginx/);
+                assert.match(promotionPending("dev", "prod", root).refusal ?? "", /nginx/);
                 assert.strictEqual(fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"), "nothing written");
-                // A stack that does not promote from --from, and flags --check does not take.
-                assert.throws(() => promotionPending("prod", "dev", root), /Pulumi\.dev\.yaml: aura:promoteFrom: dev promotes from no stack \(the setting is unset\) — got --from prod/);
+                // A stack without an upstream has no rule, as under `pulumi up`; --from must name the upstream.
+                assert.deepStrictEqual(await promoteCli(["--check", "--to", "dev"], root), { code: 0, out: "dev may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.dev.yaml), so no promotion rule applies.\n" });
+                fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");
+                assert.throws(() => promotionPending("qa", "prod", root), /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev — got --from qa/);
+                assert.strictEqual((await promoteCli(["--check", "--from", "qa", "--to", "prod"], root)).code, 1);
                 const usage = await promoteCli(["--check", "--dry-run", "--from", "dev", "--to", "prod"], root);
                 assert.strictEqual(usage.code, 2);
-                assert.match(usage.out, /--check changes nothing and reads --from's profile: leave out --dry-run/);
+                assert.match(usage.out, /--check changes nothing and reads the upstream's profile: leave out --dry-run/);
+                assert.strictEqual((await promoteCli(["--from", "dev"], root)).code, 2, "--to is always needed");
+                assert.strictEqual((await promoteCli(["--to", "prod"], root)).code, 2, "--from is needed but with --check");
             } finally {
                 fs.rmSync(root, { recursive: true, force: true });
             }
         });
 
         it("--check passes for this repository's dev and prod profiles (main deploys prod)", () => {
-            assert.strictEqual(promotionPending("dev", "prod"), undefined);
+            assert.deepStrictEqual(promotionPending(undefined, "prod"), { upstream: "dev", refusal: undefined });
         });
     });
 });

@@ -153,7 +153,7 @@ describe("deploy.yml's promotion check", () => {
     it("deploys prod when it runs dev's release", () => {
         const r = check(0, "prod may deploy: it runs the release and images dev's profile runs.");
         assert.strictEqual(r.status, 0);
-        assert.strictEqual(r.args, "aura promote --check --from dev --to prod");
+        assert.strictEqual(r.args, "aura promote --check --to prod");
         assert.strictEqual(r.output, "promoted=true\n");
     });
 

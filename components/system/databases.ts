@@ -37,8 +37,10 @@ const POSTGRES_STORAGE = "20Gi";
 const MONGODB_STORAGE = "20Gi";
 const MONGODB_LOG_STORAGE = "2Gi";
 /**
- * How long `pulumi up` waits for a database to report itself ready after creating or changing it
- * (a new replica set builds its members one after another, each with two disks).
+ * How long `pulumi up` waits for a database to report itself ready after creating it, or after a
+ * change while it is not ready (a new replica set builds its members one after another, each with
+ * two disks). Neither operator reports the generation its status reflects, so a change to a ready
+ * database is not waited for.
  */
 export const DATABASE_READY_TIMEOUT = "30m";
 /**
