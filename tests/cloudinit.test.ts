@@ -373,8 +373,17 @@ describe("cloudinit: master", () => {
     const mentioned = (res: string) =>
       rules.some((r) => (r.resources ?? []).some((g: KubeadmDoc) => g.resources?.includes(res)));
     assert.ok(mentioned("configmaps") && mentioned("tokenreviews"));
-    // None rules only for read-only traffic
-    for (const r of rules.filter((x) => x.level === "None" && x.verbs)) {
+    // None rules only for read-only traffic: health and discovery URLs, or API reads with their
+    // verbs listed (a rule without verbs matches every verb, writes included).
+    const none = rules.filter((x) => x.level === "None");
+    assert.ok(none.length >= 2);
+    for (const r of none) {
+      if (r.nonResourceURLs) {
+        assert.equal(r.resources, undefined, "a health-URL rule covers no API resources");
+        for (const u of r.nonResourceURLs) assert.match(u, /^\/(healthz|livez|readyz|version|metrics|openapi)\*?$/);
+        continue;
+      }
+      assert.ok(Array.isArray(r.verbs) && r.verbs.length > 0, `None rule without verbs: ${JSON.stringify(r)}`);
       for (const v of r.verbs) assert.ok(["get", "list", "watch"].includes(v), `None rule for verb ${v}`);
     }
   });

@@ -3,11 +3,13 @@
 // images and the default release; every object checked against the Kubernetes OpenAPI schema.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Plan, PlannedResource } from "../cli/plan";
 import { PLACEHOLDER_STACK_SECRET, offlineConfig } from "../cli/main";
+import { createMocks } from "../cli/mocks";
 import { CoreStage } from "../components/core";
 import { METRICS_PORT_NAME } from "../components/system/monitoring";
 import { DEFAULT_RELEASE, ProfileError, parseProfile } from "../profiles";
@@ -212,7 +214,9 @@ describe("core stage", () => {
                 assert.deepStrictEqual(pod.nodeSelector, { agentpool: "common" });
                 assert.deepStrictEqual(pod.topologySpreadConstraints.map((c: any) => c.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
                 for (const c of pod.topologySpreadConstraints) assert.deepStrictEqual(c.labelSelector, spec(d).selector);
-                if (spec(d).strategy.type === "RollingUpdate") assert.strictEqual(spec(d).strategy.rollingUpdate.maxUnavailable, 0);
+                // Every service but the singleton (insights-loader: Recreate, its own test) rolls without losing capacity.
+                const singleton = (d.inputs.metadata as any).name === "insights-loader";
+                assert.deepStrictEqual(spec(d).strategy, singleton ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } }, d.name);
             }
             for (const j of coreJobs(full)) assert.deepStrictEqual(spec(j).template.spec.nodeSelector, { agentpool: "common" });
         });
@@ -360,10 +364,14 @@ describe("core stage", () => {
             assert.notStrictEqual(annotations(newPassword)["checksum/databases"], annotations(base)["checksum/databases"]);
             assert.strictEqual(annotations(newPassword)["checksum/secret"], annotations(base)["checksum/secret"]);
             assert.strictEqual(spec(object(base, kinds.deployment, "web-sdk")).template.metadata.annotations?.["checksum/databases"], undefined);
-            // An HMAC under a secret key, not a bare hash someone could test guesses against.
-            const crypto = await import("crypto");
-            const bare = crypto.createHash("sha256").update(SECRET).digest("hex");
-            assert.ok(!JSON.stringify(base).includes(bare));
+            // An HMAC under the stage's secret key (a random value kept in state), not a bare hash
+            // someone could test guesses against.
+            const key = byType(base, "random:index/randomPassword:RandomPassword").find((r) => r.name === "aura-dev-checksum-key")!;
+            const keyValue = (createMocks().newResource({ type: key.type, name: key.name, inputs: key.inputs, custom: true } as pulumi.runtime.MockResourceArgs) as unknown as { state: { result: string } }).state.result;
+            const hmac = (k: string) => crypto.createHmac("sha256", k).update(JSON.stringify([["BOT_TOKEN", "bot-token", SECRET]])).digest("hex");
+            assert.strictEqual(annotations(base)["checksum/secret"], hmac(keyValue));
+            assert.notStrictEqual(annotations(base)["checksum/secret"], crypto.createHash("sha256").update(JSON.stringify([["BOT_TOKEN", "bot-token", SECRET]])).digest("hex"));
+            assert.ok(!JSON.stringify(base).includes(crypto.createHash("sha256").update(SECRET).digest("hex")));
         });
 
         it("refuses a missing stack secret naming the service, the variable and the exact command", async () => {

@@ -242,6 +242,14 @@ describe("infra stage: least privilege", function () {
         assert.deepStrictEqual(agentRoles.map((a) => [(a.inputs.scope as string).split("/").pop(), (a.inputs.roleDefinitionId as string).split("/").pop()]), [
             ["node-join", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"],
         ]);
+        // Masters read the PKI, take the bootstrap locks and publish the join token: exactly that
+        // (the boot tests' access list assumes these roles; a reader on node-join would stop every agent).
+        const masterRoles = byType(prod, "azure-native:authorization:RoleAssignment").filter((a) => masterPrincipals.includes(a.inputs.principalId as string));
+        assert.deepStrictEqual(masterRoles.map((a) => [(a.inputs.scope as string).split("/").pop(), (a.inputs.roleDefinitionId as string).split("/").pop()]).sort(), [
+            ["cluster-bootstrap", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"],
+            ["cluster-metadata", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"],
+            ["node-join", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"],
+        ]);
         // Every role of every node identity is on one container, never on the account or above.
         for (const a of byType(prod, "azure-native:authorization:RoleAssignment").filter((r) => [...masterPrincipals, ...agentPrincipals].includes(r.inputs.principalId as string))) {
             assert.match(a.inputs.scope as string, /\/blobServices\/default\/containers\/(cluster-metadata|cluster-bootstrap|node-join)$/, a.name);

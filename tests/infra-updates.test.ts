@@ -93,8 +93,13 @@ describe("infra stage: later updates of a running environment", () => {
             const { plan: p, invokes } = await planRecordingInvokes({});
             const names = byType(p, "azure-native:compute:VirtualMachineScaleSet").map((r) => r.inputs.vmScaleSetName as string);
             assert.deepStrictEqual([...invokes].sort(), [...names].sort());
-            for (const name of names) {
-                assert.deepStrictEqual(scaleSet(p, name).inputs.sku, scaleSet(prod, name).inputs.sku);
+            // Each pool's zones together start at the pool's min_size (prod.yaml), split as evenly as can be.
+            const compute = (yaml.load(fs.readFileSync(path.join(ROOT, "profiles", "prod.yaml"), "utf8")) as any).infrastructure.compute;
+            for (const [key, pool] of Object.entries(compute).filter(([k]) => k.endsWith("_nodes")) as [string, { min_size: number }][]) {
+                const zones = names.filter((n) => n.startsWith(`aura-prod-${key.replace(/_nodes$/, "")}-z`)).map((n) => (scaleSet(p, n).inputs.sku as { capacity: number }).capacity);
+                assert.strictEqual(zones.length, 3, key);
+                assert.strictEqual(zones.reduce((a, b) => a + b, 0), pool.min_size, key);
+                assert.ok(Math.max(...zones) - Math.min(...zones) <= 1, `${key}: ${zones.join(", ")}`);
             }
         });
 

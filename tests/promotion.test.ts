@@ -222,13 +222,13 @@ describe("promotion", () => {
                 const pending = await promoteCli(["--check", "--to", "prod"], root);
                 assert.strictEqual(pending.code, NOT_PROMOTED);
                 assert.match(pending.out, /^profiles\/prod\.yaml: release\.version: prod may deploy only the release dev runs/);
+                assert.strictEqual(fs.readFileSync(prodFile, "utf8"), before, "--check wrote nothing");
                 // The same release with an image dev does not run.
                 fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
                 const services = Object.entries((yaml.load(fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8")) as any).core.services as Record<string, { service_replicas: number }>);
                 const block = services.map(([name, spec]) => `    ${name}: { service_replicas: ${spec.service_replicas}${name === "nginx" ? ', image: "auraplatform.azurecr.io/nginx:2026.11.1-hotfix"' : ""} }`).join("\n");
                 fs.writeFileSync(prodFile, before.replace("core:\n", `core:\n  services:\n${block}\n`));
                 assert.match(promotionPending("dev", "prod", root).refusal ?? "", /nginx/);
-                assert.strictEqual(fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"), "nothing written");
                 // A stack without an upstream has no rule, as under `pulumi up`; --from must name the upstream.
                 assert.deepStrictEqual(await promoteCli(["--check", "--to", "dev"], root), { code: 0, out: "dev may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.dev.yaml), so no promotion rule applies.\n" });
                 fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");

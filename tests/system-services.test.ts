@@ -430,7 +430,9 @@ describe("system services", function () {
             );
             // Neither buffer outgrows its disk while the next hop is away.
             assert.strictEqual(es["storage.total_limit_size"], "8G");
-            assert.ok(8e9 < 10 * 2 ** 30, "the aggregator's cap fits its 10Gi volume");
+            // Fluent Bit's sizes are decimal (8G = 8e9 bytes), Kubernetes' Gi binary.
+            const bytes = (q: string, units: Record<string, number>) => Number(/^(\d+)([A-Za-z]+)$/.exec(q)![1]) * units[/^(\d+)([A-Za-z]+)$/.exec(q)![2]];
+            assert.ok(bytes(es["storage.total_limit_size"], { G: 1e9, M: 1e6 }) < bytes(agg.persistence.size, { Gi: 2 ** 30, Mi: 2 ** 20 }), "the aggregator's cap fits its volume");
             assert.strictEqual(out[0]["storage.total_limit_size"], "2G");
             assert.deepStrictEqual(agg.env[0].valueFrom.secretKeyRef, { name: "aura-log-writer", key: "password" });
             assert.strictEqual(spec(base, "-logging-kibana").elasticsearchRef.name, (named(base, "-logging-elasticsearch").inputs.metadata as Json).name);
