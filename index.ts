@@ -26,11 +26,11 @@ export = async () => {
     const unknownKeys = unknownConfigKeys(Object.keys(pulumi.runtime.allConfig()), pulumi.getStack());
     if (unknownKeys.length) throw new pulumi.RunError(unknownKeys.join("\n"));
     const profile = readProfile(config.require("profile"));
-    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"));
+    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"), pulumi.getStack());
     const alertWebhookUrl = runError(() =>
         readAlertWebhook(config.get("alertWebhookUrl"), isConfigSecret(ALERT_WEBHOOK_KEY), pulumi.getStack()),
     );
-    const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size));
+    const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size, pulumi.getStack()));
     const servicePrincipalRotation = runError(() => parseRotationLabel(config.get("servicePrincipalRotation"), pulumi.getStack()));
     const promoteFrom = runError(() =>
         parsePromoteFrom(config.get("promoteFrom"), { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() }),
@@ -58,9 +58,9 @@ export = async () => {
     // And not so far ahead that the agents' oldest kubelet falls out of the supported skew.
     const previousFloor = await self.getOutputDetails("agentKubeletFloor");
     const kubeletFloor = runError(() =>
-        agentKubeletFloor({ floor: previousFloor.value, version: previousVersion.value }, config.get("agentsRolledTo"), profile.kubernetes.version),
+        agentKubeletFloor({ floor: previousFloor.value, version: previousVersion.value }, config.get("agentsRolledTo"), profile.kubernetes.version, pulumi.getStack()),
     );
-    const skewGuard = checkAgentSkew(kubeletFloor, profile.kubernetes.version);
+    const skewGuard = checkAgentSkew(kubeletFloor, profile.kubernetes.version, pulumi.getStack());
     if (skewGuard) throw new pulumi.RunError(`${profile.environment}: ${skewGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the

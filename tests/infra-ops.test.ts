@@ -130,7 +130,7 @@ describe("infra stage: Kubernetes upgrades", function () {
         for (const bad of ["5", "one", "1;2", "-1"]) {
             await assert.rejects(
                 plan({ profile: path.join(ROOT, "profiles", "prod.yaml"), stack: "prod", config: { "aura:rebuildMasters": bad } }),
-                /stack config aura:rebuildMasters: must list master indexes from 0 to 4, separated by commas — got .*pulumi config rm aura:rebuildMasters/,
+                /stack config aura:rebuildMasters \(Pulumi\.prod\.yaml\): must list master indexes from 0 to 4, separated by commas — got .*`pulumi config set aura:rebuildMasters 1 -s prod`.*`pulumi config rm aura:rebuildMasters -s prod`/,
                 bad,
             );
         }
@@ -166,13 +166,13 @@ describe("infra stage: Kubernetes upgrades", function () {
         const previousOutputs = { masterCount: 5, kubernetesVersion: "1.33.5", masterVmSize: "Standard_DS2_v2", agentKubeletFloor: "1.30.14" };
         await assert.rejects(
             plan({ profile: to134, stack: "prod", previousOutputs }),
-            /prod: kubernetes\.version is 1\.34\.1, but agents may still run the kubelet of 1\.30\.14 .* more than 3 minors behind.*`pulumi config set aura:agentsRolledTo <the version the cluster runs>/,
+            /prod: kubernetes\.version is 1\.34\.1, but agents may still run the kubelet of 1\.30\.14 .* more than 3 minors behind.*`pulumi config set aura:agentsRolledTo <the version the cluster runs> -s prod`/,
         );
         // Rolled at 1.33.5: allowed, and the next run counts from there.
         const rolled = await plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.33.5" } });
         assert.strictEqual(rolled.outputs.agentKubeletFloor, "1.33.5");
         // A roll to a version the cluster never ran is refused with the fix.
-        await assert.rejects(plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.34.1" } }), /aura:agentsRolledTo: must be .* at most 1\.33\.5 — got "1\.34\.1"/);
+        await assert.rejects(plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.34.1" } }), /aura:agentsRolledTo \(Pulumi\.prod\.yaml\): must be .* at most 1\.33\.5 — got "1\.34\.1" \(e\.g\. `pulumi config set aura:agentsRolledTo 1\.33\.5 -s prod`/);
         // An upgrade does not move the floor: running agents keep their kubelet.
         assert.strictEqual(agentKubeletFloor({ floor: "1.32.9", version: "1.33.5" }, undefined, "1.34.1"), "1.32.9");
         assert.strictEqual(agentKubeletFloor({ floor: undefined, version: "1.33.5" }, undefined, "1.34.1"), "1.33.5", "a deployment from before the output: its version");

@@ -52,7 +52,7 @@ describe("stack config", () => {
         fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:sshPublicKey: ''\n");
         const offline = offlineConfig("qa", undefined, root);
         assert.strictEqual(offline.config["aura:sshPublicKey"], "");
-        await assert.rejects(plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config }), /aura:sshPublicKey must be an OpenSSH public key/);
+        await assert.rejects(plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config }), /stack config aura:sshPublicKey \(Pulumi\.qa\.yaml\): must be an OpenSSH public key .* -s qa`/);
     });
 
     it("reads aura:promoteFrom as another stack of the project, by name or qualified", () => {

@@ -197,7 +197,7 @@ describe("system stage: API readiness gate", function () {
     });
 
     it("refuses a bad timeout in the stack config before registering anything", async () => {
-        await assert.rejects(plan({ profile: DEV, stack: "dev", config: { "aura:apiReadyTimeoutMinutes": "soon" } }), /aura:apiReadyTimeoutMinutes: must be a whole number .* got "soon"/);
+        await assert.rejects(plan({ profile: DEV, stack: "dev", config: { "aura:apiReadyTimeoutMinutes": "soon" } }), /stack config aura:apiReadyTimeoutMinutes \(Pulumi\.dev\.yaml\): must be a whole number .* got "soon" \(set it with `pulumi config set aura:apiReadyTimeoutMinutes 30 -s dev`\)/);
     });
 });
 

@@ -111,7 +111,7 @@ export class InfraStage extends pulumi.ComponentResource {
         const location = infra.region;
         const env = profile.environment;
         const tags = { environment: env, tier: profile.tier, "managed-by": "pulumi", project: "aura-platform" };
-        validateSshPublicKey(args.sshPublicKey);
+        validateSshPublicKey(args.sshPublicKey, pulumi.getStack());
 
         const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: `${name}-rg`, location, tags }, parent);
         this.resourceGroupName = rg.name;
@@ -255,10 +255,10 @@ export class InfraStage extends pulumi.ComponentResource {
 }
 
 /** Azure accepts RSA (ssh-rsa) and Ed25519 public keys for Linux VMs. */
-function validateSshPublicKey(key: string): void {
+function validateSshPublicKey(key: string, stack: string): void {
     if (!/^(ssh-rsa|ssh-ed25519) [A-Za-z0-9+/]+={0,3}( .*)?$/.test(key.trim())) {
         throw new pulumi.RunError(
-            "aura:sshPublicKey must be an OpenSSH public key (ssh-rsa … or ssh-ed25519 …); set it with `pulumi config set aura:sshPublicKey \"$(cat ~/.ssh/id_ed25519.pub)\"`",
+            `stack config aura:sshPublicKey (Pulumi.${stack}.yaml): must be an OpenSSH public key (ssh-rsa … or ssh-ed25519 …); set it with \`pulumi config set aura:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)" -s ${stack}\``,
         );
     }
 }

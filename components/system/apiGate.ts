@@ -23,12 +23,12 @@ const MAX_API_READY_TIMEOUT_MINUTES = 180;
  * Reads `aura:apiReadyTimeoutMinutes` (undefined: the default). A whole number of minutes, 1–180;
  * anything else is a user error with a message that says so.
  */
-export function parseApiReadyTimeout(value: string | undefined): number {
+export function parseApiReadyTimeout(value: string | undefined, stack?: string): number {
     if (value === undefined || value.trim() === "") return DEFAULT_API_READY_TIMEOUT_MINUTES;
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > MAX_API_READY_TIMEOUT_MINUTES) {
         throw new pulumi.RunError(
-            `stack config aura:apiReadyTimeoutMinutes: must be a whole number of minutes from 1 to ${MAX_API_READY_TIMEOUT_MINUTES} — got ${JSON.stringify(value)} (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30\`)`,
+            `stack config aura:apiReadyTimeoutMinutes${stack ? ` (Pulumi.${stack}.yaml)` : ""}: must be a whole number of minutes from 1 to ${MAX_API_READY_TIMEOUT_MINUTES} — got ${JSON.stringify(value)} (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30${stack ? ` -s ${stack}` : ""}\`)`,
         );
     }
     return n;
