@@ -12,7 +12,7 @@ import {
     parseRebuildMasters,
 } from "./components/infra";
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
-import { Profile, ProfileError, loadProfile } from "./profiles";
+import { Profile, ProfileError, loadProfile, stackNamesIn } from "./profiles";
 import { checkPromotion, workloadImages } from "./profiles/promotion";
 import { parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "./components/stackConfig";
 import { dropVersionAliases } from "./components/versionAliases";
@@ -152,7 +152,9 @@ function runError<T>(check: () => T): T {
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {
     try {
-        return loadProfile(file, { stack: pulumi.getStack() });
+        // The project's other stacks: this folder holds Pulumi.yaml and every Pulumi.<stack>.yaml.
+        const stack = pulumi.getStack();
+        return loadProfile(file, { stack, otherStacks: stackNamesIn(__dirname).filter((s) => s !== stack) });
     } catch (e) {
         if (e instanceof ProfileError) throw new pulumi.RunError(e.message);
         throw e;

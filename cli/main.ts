@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
-import { Profile, ProfileError, loadProfile, profileSchema } from "../profiles";
+import { Profile, ProfileError, loadProfile, profileSchema, stackNamesIn } from "../profiles";
 import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
@@ -139,7 +139,11 @@ function validate(file: string, stack?: string): number {
     try {
         // A file name is no stack name: without --stack, everything but the stack-derived
         // environment name is checked, and the summary says what a stack name must be.
-        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK, standalone: stack === undefined });
+        profile = loadProfile(file, {
+            stack: stack ?? STANDALONE_STACK,
+            standalone: stack === undefined,
+            otherStacks: stack === undefined ? [] : stackNamesIn(path.join(__dirname, "..")).filter((s) => s !== stack),
+        });
     } catch (e) {
         if (e instanceof ProfileError) {
             process.stderr.write(`${e.message}\n`);

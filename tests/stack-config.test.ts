@@ -5,7 +5,7 @@ import { STACK_CONFIG_KEYS, parsePromoteFrom, parseRotationLabel, unknownConfigK
 import * as fs from "fs";
 import * as path from "path";
 import { offlineConfig } from "../cli/main";
-import { plan, tempFile } from "./helpers";
+import { ROOT, aura, plan, tempFile } from "./helpers";
 
 const SELF = { organization: "organization", project: "aura-platform", stack: "prod" };
 
@@ -45,6 +45,25 @@ describe("stack config", () => {
         );
     });
 
+    it("refuses a profile whose environment: is another stack's (a copy that kept it): both stacks would manage the same resources", async () => {
+        const copy = tempFile("qa.yaml", fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
+        const why = /qa\.yaml: environment: is stack dev's environment \(Pulumi\.dev\.yaml\): stack qa would manage the same Azure resources and namespace \(aura-dev-rg, aura-dev\) — set environment: qa, or leave it out/;
+        // pulumi up (the program reads the project's stack files beside index.ts) and aura plan, which runs it.
+        await assert.rejects(plan({ profile: copy, stack: "qa" }), (e: Error) => why.test(e.message));
+        const planned = await aura("plan", copy, "--stack", "qa");
+        assert.strictEqual(planned.code, 1);
+        assert.match(planned.stderr, why);
+        // aura validate --stack qa too; without --stack the profile is checked on its own.
+        const validated = await aura("validate", copy, "--stack", "qa");
+        assert.strictEqual(validated.code, 1);
+        assert.match(validated.stderr, why);
+        assert.strictEqual((await aura("validate", copy)).code, 0);
+        // The stack's own profile, a new environment, or none (the stack name) are fine.
+        assert.strictEqual((await aura("validate", "profiles/dev.yaml", "--stack", "dev")).code, 0);
+        assert.strictEqual((await aura("validate", tempFile("qa.yaml", fs.readFileSync(copy, "utf8").replace("environment: dev", "environment: qa")), "--stack", "qa")).code, 0);
+        assert.strictEqual((await aura("validate", tempFile("qa.yaml", fs.readFileSync(copy, "utf8").replace(/^environment: dev\n/m, "")), "--stack", "qa")).code, 0);
+    });
+
     it("plans an unset SSH key with a placeholder, but refuses an empty one as pulumi up does", async () => {
         const stackFile = tempFile("Pulumi.qa.yaml", "config:\n  aura:profile: profiles/dev.yaml\n");
         const root = path.dirname(stackFile);
@@ -52,7 +71,9 @@ describe("stack config", () => {
         fs.writeFileSync(stackFile, "config:\n  aura:profile: profiles/dev.yaml\n  aura:sshPublicKey: ''\n");
         const offline = offlineConfig("qa", undefined, root);
         assert.strictEqual(offline.config["aura:sshPublicKey"], "");
-        await assert.rejects(plan({ profile: "profiles/dev.yaml", stack: "qa", config: offline.config }), /stack config aura:sshPublicKey \(Pulumi\.qa\.yaml\): must be an OpenSSH public key .* -s qa`/);
+        // dev's profile as a new stack's copy would be: its environment is the stack name.
+        const qa = tempFile("qa.yaml", fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8").replace(/^environment: dev\n/m, ""));
+        await assert.rejects(plan({ profile: qa, stack: "qa", config: offline.config }), /stack config aura:sshPublicKey \(Pulumi\.qa\.yaml\): must be an OpenSSH public key .* -s qa`/);
     });
 
     it("reads aura:promoteFrom as another stack of the project, by name or qualified", () => {
