@@ -153,6 +153,17 @@ function validate(file: string, stack?: string): number {
     }
     process.stdout.write(`${file}: valid — ${summary(profile, stack === undefined)}\n`);
     process.stdout.write(`${quotaLine(profile)}\n`);
+    if (stack !== undefined) {
+        let config: Record<string, string> = {};
+        try {
+            config = stackConfig(stack);
+        } catch (e) {
+            // A stack file that cannot be read is aura plan's to report; validate checks the profile.
+            if (!(e instanceof ProfileError)) throw e;
+        }
+        const note = otherProfileNote(stack, file, config);
+        if (note) process.stderr.write(`${note}\n`);
+    }
     return 0;
 }
 
@@ -365,6 +376,16 @@ export function placeholderSshKey(): string {
     return `ssh-ed25519 ${blob.toString("base64")} aura-plan-placeholder`;
 }
 
+/**
+ * A note when the stack's config names another profile than `file` (`--stack prod` given dev's
+ * profile): `pulumi up -s <stack>` deploys the one its config names.
+ */
+export function otherProfileNote(stack: string, file: string, config: Record<string, string>, root: string = path.join(__dirname, "..")): string | undefined {
+    const configured = config["aura:profile"];
+    if (!configured || path.resolve(root, configured) === path.resolve(file)) return undefined;
+    return `aura: note: Pulumi.${stack}.yaml's aura:profile is ${configured}, not ${file}: pulumi up -s ${stack} deploys that profile, not this one`;
+}
+
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
     let result: Plan;
     let placeholders: string[];
@@ -374,6 +395,8 @@ async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
         const offline = offlineConfig(stack);
         const { config, secretConfigKeys } = offline;
         placeholders = offline.placeholders;
+        const note = otherProfileNote(stack, file, config);
+        if (note) process.stderr.write(`${note}\n`);
         const { runPlan } = await import("./plan");
         const { offlineStackOutputs } = await import("./promote");
         if (config["aura:promoteFrom"]) placeholders.push(`${config["aura:promoteFrom"]}'s release and images (assumed to be this profile's)`);

@@ -64,6 +64,21 @@ describe("stack config", () => {
         assert.strictEqual((await aura("validate", tempFile("qa.yaml", fs.readFileSync(copy, "utf8").replace(/^environment: dev\n/m, "")), "--stack", "qa")).code, 0);
     });
 
+    it("notes when the stack's config names another profile than the one planned or validated (pulumi up deploys that one)", async () => {
+        const other = tempFile("other.yaml", fs.readFileSync(path.join(ROOT, "profiles", "prod.yaml"), "utf8").replace(/^environment: prod\n/m, ""));
+        const note = new RegExp(`aura: note: Pulumi\\.prod\\.yaml's aura:profile is profiles/prod\\.yaml, not ${other.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: pulumi up -s prod deploys that profile, not this one`);
+        const planned = await aura("plan", other, "--stack", "prod", "--json");
+        assert.strictEqual(planned.code, 0, planned.stderr);
+        assert.match(planned.stderr, note);
+        JSON.parse(planned.stdout); // the JSON stays clean
+        const validated = await aura("validate", other, "--stack", "prod");
+        assert.strictEqual(validated.code, 0);
+        assert.match(validated.stderr, note);
+        // The stack's own profile: no note.
+        assert.doesNotMatch((await aura("validate", "profiles/prod.yaml", "--stack", "prod")).stderr, /note/);
+        assert.doesNotMatch((await aura("plan", "profiles/prod.yaml", "--stack", "prod", "--json")).stderr, /note/);
+    });
+
     it("plans an unset SSH key with a placeholder, but refuses an empty one as pulumi up does", async () => {
         const stackFile = tempFile("Pulumi.qa.yaml", "config:\n  aura:profile: profiles/dev.yaml\n");
         const root = path.dirname(stackFile);
