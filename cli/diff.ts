@@ -13,6 +13,7 @@ import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { offlineConfig } from "./main";
 import { Plan, PlannedResource, runPlan } from "./plan";
 import { offlineStackOutputs } from "./promote";
+import { readProfileText } from "../profiles";
 
 export const DIFF_USAGE = `Usage:
   aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
@@ -418,7 +419,8 @@ export async function diffCommand(args: string[]): Promise<number> {
         const stack = parsed.stack ?? stackFromProfilePath(headFile);
         let d: PlanDiff;
         if (parsed.ref) {
-            if (!fs.existsSync(headFile)) throw new DiffUsageError(`${headFile}: no such file`);
+            // Refused as every profile is (a missing file, a folder, a pipe): an input error, exit 1.
+            readProfileText(headFile);
             const atRef = profileAtRef(parsed.ref, headFile);
             if (atRef) {
                 cleanup = atRef.cleanup;

@@ -237,6 +237,12 @@ describe("aura diff", function () {
             assert.strictEqual(bad.status, 1, bad.stderr);
             assert.match(bad.stderr, /^tests\/fixtures\/bad\.yaml: /);
             assert.doesNotMatch(bad.stderr, /\n\s+at /);
+            // A profile that is not there is a refused input (exit 1) in both forms, with the same words.
+            for (const args of [["diff", "--ref", "HEAD", "profiles/qa.yaml"], ["diff", "profiles/qa.yaml", "profiles/dev.yaml", "--stack", "dev"]]) {
+                const missing = aura(args);
+                assert.strictEqual(missing.status, 1, args.join(" "));
+                assert.match(missing.stderr, /^profiles\/qa\.yaml: cannot read the profile: no such file/);
+            }
         });
     });
 });
