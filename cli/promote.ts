@@ -134,6 +134,10 @@ export async function promote(options: Omit<PromoteArgs, "check"> & { root?: str
 
     // The registry always comes from the upstream's profile (a deployment publishes the version only).
     const upstream = stackProfile(from, root);
+    // Swapped flags would write prod's (older) release into dev's profile: a quiet rollback.
+    if (upstream.config["aura:promoteFrom"]?.split("/").pop() === to) {
+        throw new PromoteError(`Pulumi.${from}.yaml: aura:promoteFrom: ${from} promotes from ${to}, not the other way — did you mean --from ${to} --to ${from}?`);
+    }
     const fromProfile = loadProfile(upstream.file, { stack: from });
     if (fromProfile.releaseSource !== "profile") {
         throw new ProfileError(upstream.relative, [`release: is required to promote ${from} — got nothing (pin version and registry in ${from}'s profile first)`]);

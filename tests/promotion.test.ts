@@ -208,6 +208,19 @@ describe("promotion", () => {
             }
         }
 
+        it("refuses the flags swapped (it would write prod's release into dev's profile)", async () => {
+            const root = project("2026.12.0");
+            try {
+                await assert.rejects(
+                    promote({ from: "prod", to: "dev", fromDeployment: false, dryRun: false, root }),
+                    /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev, not the other way — did you mean --from dev --to prod\?/,
+                );
+                assert.match(fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8"), /version: "2026\.12\.0"/, "dev's profile unchanged");
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        });
+
         it("--check: whether prod's profile may deploy what dev's profile runs (the program's rule), changing nothing", async () => {
             const root = project("2026.11.1");
             try {
