@@ -19,7 +19,7 @@ const USAGE = `Usage:
   aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
   aura diff --ref <git-ref> <profile> [--stack <name>] [--json | --markdown]
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]
-  aura promote --check --from <stack> --to <stack>
+  aura promote --check [--from <stack>] --to <stack>
   aura schema
 
   validate   check a deployment profile; every problem is listed
@@ -60,7 +60,8 @@ function parseArgs(argv: string[]): Parsed {
         if (arg === "--help" || arg === "-h") return { command: "help", positional: [], flags };
         const option = arg.split("=")[0];
         if (arg.startsWith("-") && COMMAND_OPTIONS[command] && !COMMAND_OPTIONS[command].includes(option)) {
-            throw new UsageError(`aura ${command} takes no ${option}${COMMAND_OPTIONS[command].length ? ` (its options: ${COMMAND_OPTIONS[command].join(", ")})` : ""}`);
+            const meant = option === "-s" && COMMAND_OPTIONS[command].includes("--stack") ? ": the stack is --stack <name>" : "";
+            throw new UsageError(`aura ${command} takes no ${option}${meant}${COMMAND_OPTIONS[command].length ? ` (its options: ${COMMAND_OPTIONS[command].join(", ")})` : ""}`);
         }
         if (arg.startsWith("-")) {
             if (seen.has(option)) throw new UsageError(`${option} is given twice`);
@@ -134,7 +135,29 @@ export async function main(argv: string[]): Promise<number> {
 /** Stands in for the stack name when validate checks a profile on its own (a valid environment name). */
 const STANDALONE_STACK = "standalone";
 
+/**
+ * For a profile path that is not there but names a stack (`aura plan dev`): the profile that
+ * stack's config names, as a hint. Undefined when the file exists or no stack file helps.
+ */
+function missingProfile(file: string, stack: string | undefined): string | undefined {
+    if (fs.existsSync(file)) return undefined;
+    const name = stack ?? path.basename(file).replace(/\.ya?ml$/, "");
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) return undefined;
+    let configured: string | undefined;
+    try {
+        configured = stackConfig(name)["aura:profile"];
+    } catch {
+        return undefined; // an unreadable stack file is reported where it is read
+    }
+    return configured ? `${file}: cannot read the profile: no such file — did you mean ${configured} (Pulumi.${name}.yaml's aura:profile)?` : undefined;
+}
+
 function validate(file: string, stack?: string): number {
+    const missing = missingProfile(file, stack);
+    if (missing) {
+        process.stderr.write(`${missing}\n`);
+        return 1;
+    }
     let profile: Profile;
     try {
         // A file name is no stack name: without --stack, everything but the stack-derived
@@ -387,6 +410,11 @@ export function otherProfileNote(stack: string, file: string, config: Record<str
 }
 
 async function plan(file: string, flags: Parsed["flags"]): Promise<number> {
+    const missing = missingProfile(file, flags.stack);
+    if (missing) {
+        process.stderr.write(`${missing}\n`);
+        return 1;
+    }
     let result: Plan;
     let placeholders: string[];
     let stack: string;

@@ -52,6 +52,7 @@ describe("aura's options", () => {
             [["schema", "--show-secrets"], /aura schema takes no --show-secrets\n/],
             [["plan", "profiles/dev.yaml", "--stack", "dev", "--stack=prod"], /--stack is given twice/],
             [["plan", "profiles/dev.yaml", "--bogus"], /aura plan takes no --bogus \(its options: --stack, --json, --show-secrets, --svg\)/],
+            [["plan", "profiles/dev.yaml", "-s", "dev"], /aura plan takes no -s: the stack is --stack <name> \(its options: --stack/],
         ];
         for (const [args, why] of cases) {
             const r = await aura(...args);
@@ -59,6 +60,17 @@ describe("aura's options", () => {
             assert.match(r.stderr, why);
             assert.match(r.stderr, /Usage:/);
         }
+    });
+
+    it("given a stack name for a profile path (aura plan dev), points at the profile the stack's config names", async () => {
+        for (const args of [["plan", "dev"], ["validate", "prod"], ["plan", "nope.yaml", "--stack", "dev"]]) {
+            const r = await aura(...args);
+            assert.strictEqual(r.code, 1, args.join(" "));
+            const stack = args.includes("--stack") ? "dev" : args[1];
+            assert.match(r.stderr, new RegExp(`^${args[1]}: cannot read the profile: no such file — did you mean profiles/${stack}\\.yaml \\(Pulumi\\.${stack}\\.yaml's aura:profile\\)\\?\n$`));
+        }
+        // No stack file to help: the usual words.
+        assert.match((await aura("plan", "nope.yaml")).stderr, /^nope\.yaml: cannot read the profile: no such file \(check the path/);
     });
 
     it("prints its usage for --help after a command, exit 0", async () => {
