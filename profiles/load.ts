@@ -239,7 +239,9 @@ function parseYaml(text: string, file: string): unknown {
                 throw new ProfileError(file, [`YAML syntax error${line >= 0 ? ` at line ${line + 1}` : ""}: a key that is a list or a mapping (\`? [a, b]\`, \`{x: 1}: …\`) — keys are plain names`]);
             }
             const where = mark ? `line ${mark.line + 1}, column ${mark.column + 1}` : "unknown position";
-            throw new ProfileError(file, [`YAML syntax error at ${where}: ${e.reason ?? e.message}`]);
+            // js-yaml's words for a key whose colon is missing on the line above (`kubernetes` then an indented `version: …`).
+            const hint = /multiline key may not be an implicit key/.test(e.reason ?? "") ? " (is the colon after a key on the line before missing?)" : "";
+            throw new ProfileError(file, [`YAML syntax error at ${where}: ${e.reason ?? e.message}${hint}`]);
         }
         // js-yaml documents that it may throw other errors (e.g. a stack overflow on odd input).
         throw new ProfileError(file, [`cannot parse the profile: ${e instanceof RangeError ? "nested too deeply" : String((e as Error)?.message ?? e).slice(0, 200)}`]);

@@ -211,13 +211,26 @@ describe("aura diff", function () {
             const refused: Array<[string[], RegExp]> = [
                 [["diff", "--ref", "no-such-ref", "profiles/dev.yaml"], /--ref no-such-ref: not a commit in the repository of profiles\/dev\.yaml/],
                 [["diff", "--ref", "HEAD~1..HEAD", "profiles/dev.yaml"], /--ref HEAD~1\.\.HEAD: not a commit/],
-                [["diff", "--ref", "HEAD", "profiles"], /--ref HEAD: profiles was a folder there, not a profile file/],
             ];
             for (const [args, why] of refused) {
                 const r = aura(args, repo);
                 assert.strictEqual(r.status, 2, args.join(" "));
                 assert.match(r.stderr, why);
             }
+            // A folder where the profile belongs is refused as every profile path is (exit 1).
+            const folder = aura(["diff", "--ref", "HEAD", "profiles"], repo);
+            assert.strictEqual(folder.status, 1);
+            assert.match(folder.stderr, /^profiles: cannot read the profile: is a folder/);
+            // A profile that was a folder at the ref: the ref's side is the usage problem (exit 2).
+            fs.mkdirSync(path.join(repo, "qa.yaml"));
+            fs.writeFileSync(path.join(repo, "qa.yaml", "x"), "x");
+            git("add", ".");
+            git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "a folder");
+            fs.rmSync(path.join(repo, "qa.yaml"), { recursive: true });
+            fs.writeFileSync(path.join(repo, "qa.yaml"), DEV);
+            const wasFolder = aura(["diff", "--ref", "HEAD", "qa.yaml", "--stack", "dev"], repo);
+            assert.strictEqual(wasFolder.status, 2);
+            assert.match(wasFolder.stderr, /--ref HEAD: qa\.yaml was a folder there, not a profile file/);
             const outside = fs.mkdtempSync(path.join(os.tmpdir(), "aura-diff-norepo-"));
             fs.writeFileSync(path.join(outside, "dev.yaml"), DEV);
             const noRepo = aura(["diff", "--ref", "HEAD", "dev.yaml"], outside);

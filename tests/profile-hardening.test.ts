@@ -151,6 +151,7 @@ const BAD: Array<[string, string, string, RegExp]> = [
     ["an empty file", "", "", /the profile is empty/],
     ["a comment-only file", "# nothing here yet\n\n# really\n", "", /the profile is empty/],
     ["a key that is a list (YAML's explicit key), at its line (js-yaml marks the file's start)", `${SEED}? [a, b]\n: 1\n`, "", new RegExp(`YAML syntax error at line ${SEED.split("\n").length}: a key that is a list or a mapping`)],
+    ["a key without its colon", SEED.replace("  compute:\n", "  compute\n"), "", /YAML syntax error at line \d+, column \d+: .*a multiline key may not be an implicit key \(is the colon after a key on the line before missing\?\)/],
     ["a key that is a mapping", `${SEED}x:\n  {a: 1}: 2\n`, "", /YAML syntax error: a key that is a list or a mapping \(`\? \[a, b\]`, `\{x: 1\}: …`\) — keys are plain names/],
     ["a file of two documents", `${SEED}---\n${SEED}`, "(top level)", /2 YAML documents/],
     ["control characters in a key", `${SEED}"tier\\e[2J\\u202e": x\n`, '"tier\\u001b[2J\\u202e"', /unknown key/],
