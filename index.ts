@@ -12,7 +12,7 @@ import {
     parseRebuildMasters,
 } from "./components/infra";
 import { ALERT_WEBHOOK_KEY, SystemStage, parseApiReadyTimeout, readAlertWebhook } from "./components/system";
-import { Profile, ProfileError, loadProfile, stackNamesIn } from "./profiles";
+import { Profile, ProfileError, environmentTaken, loadProfile, stackEnvironments } from "./profiles";
 import { checkPromotion, workloadImages } from "./profiles/promotion";
 import { parsePromoteFrom, parseRotationLabel, unknownConfigKeys } from "./components/stackConfig";
 import { dropVersionAliases } from "./components/versionAliases";
@@ -41,6 +41,11 @@ export = async () => {
     // The master count of an existing environment never changes: compare with the last deployment
     // before registering anything.
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    // No other stack of the project (this folder's Pulumi.<stack>.yaml) may deploy the same
+    // environment: both would manage its resources. A stack whose last deployment was this
+    // environment already runs them (e.g. a renamed stack): the other one is the newcomer.
+    const taken = environmentTaken(profile, pulumi.getStack(), config.require("profile"), stackEnvironments(__dirname));
+    if (taken && (await self.getOutputDetails("environment")).value !== profile.environment) throw new pulumi.RunError(taken);
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
     if (guard) throw new pulumi.RunError(`${profile.environment}: ${guard}`);
@@ -152,9 +157,7 @@ function runError<T>(check: () => T): T {
 /** Loads the stack's profile; a bad one ends the run with its problems and no stack trace. */
 function readProfile(file: string): Profile {
     try {
-        // The project's other stacks: this folder holds Pulumi.yaml and every Pulumi.<stack>.yaml.
-        const stack = pulumi.getStack();
-        return loadProfile(file, { stack, otherStacks: stackNamesIn(__dirname).filter((s) => s !== stack) });
+        return loadProfile(file, { stack: pulumi.getStack() });
     } catch (e) {
         if (e instanceof ProfileError) throw new pulumi.RunError(e.message);
         throw e;

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { z } from "zod";
-import { Profile, ProfileError, loadProfile, profileSchema, stackNamesIn } from "../profiles";
+import { Profile, ProfileError, environmentTaken, loadProfile, profileSchema, stackEnvironments } from "../profiles";
 import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
@@ -162,17 +162,20 @@ function validate(file: string, stack?: string): number {
     try {
         // A file name is no stack name: without --stack, everything but the stack-derived
         // environment name is checked, and the summary says what a stack name must be.
-        profile = loadProfile(file, {
-            stack: stack ?? STANDALONE_STACK,
-            standalone: stack === undefined,
-            otherStacks: stack === undefined ? [] : stackNamesIn(path.join(__dirname, "..")).filter((s) => s !== stack),
-        });
+        profile = loadProfile(file, { stack: stack ?? STANDALONE_STACK, standalone: stack === undefined });
     } catch (e) {
         if (e instanceof ProfileError) {
             process.stderr.write(`${e.message}\n`);
             return 1;
         }
         throw e;
+    }
+    // Another stack of the project deploying the same environment (pulumi up refuses it too, unless
+    // this stack's last deployment was that environment).
+    const taken = stack === undefined ? undefined : environmentTaken(profile, stack, file, stackEnvironments(path.join(__dirname, "..")));
+    if (taken) {
+        process.stderr.write(`${taken}\n`);
+        return 1;
     }
     process.stdout.write(`${file}: valid — ${summary(profile, stack === undefined)}\n`);
     process.stdout.write(`${quotaLine(profile)}\n`);

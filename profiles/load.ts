@@ -49,22 +49,6 @@ export interface StackOptions {
      * then a profile without `environment:` may bind users in any one `aura-<name>` namespace.
      */
     standalone?: boolean;
-    /**
-     * The project's other stacks (`Pulumi.<name>.yaml`, stackNamesIn): an `environment:` that is one
-     * of their names is that stack's, and two stacks would manage the same resources.
-     */
-    otherStacks?: readonly string[];
-}
-
-/** The stacks of the project in `dir`: the names of its `Pulumi.<stack>.yaml` files (none if unreadable). */
-export function stackNamesIn(dir: string): string[] {
-    let entries: string[];
-    try {
-        entries = fs.readdirSync(dir);
-    } catch {
-        return [];
-    }
-    return entries.flatMap((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1] ?? []).sort();
 }
 
 /**
@@ -84,7 +68,7 @@ function deepFreeze<T>(value: T): T {
 /** Reads and validates the profile at `file` (a frozen object). */
 export function loadProfile(file: string, opts: StackOptions): Profile {
     const text = readProfileText(file);
-    const key = JSON.stringify([file, opts.stack, opts.standalone ?? false, opts.otherStacks ?? [], text]);
+    const key = JSON.stringify([file, opts.stack, opts.standalone ?? false, text]);
     if (lastLoaded?.key === key) return lastLoaded.profile;
     const profile = deepFreeze(parseProfile(text, { file, ...opts }));
     lastLoaded = { key, profile };
@@ -165,17 +149,7 @@ export function parseProfile(text: string, opts: { file: string } & StackOptions
     if (namespaces.core === SYSTEM_NAMESPACE) {
         late.push(problem(["environment"], `the stack name ${JSON.stringify(stack)} would make the core namespace ${SYSTEM_NAMESPACE}, the system stage's own: set environment: in the profile`));
     }
-    // A profile copied from another stack's that kept its environment: both stacks would manage
-    // that environment's resource groups, VMs and namespace.
-    if (!opts.standalone && parsed.environment !== undefined && parsed.environment !== stack && opts.otherStacks?.includes(parsed.environment)) {
-        late.push(
-            problem(
-                ["environment"],
-                `is stack ${parsed.environment}'s environment (Pulumi.${parsed.environment}.yaml): stack ${stack} would manage the same Azure resources and namespace (aura-${parsed.environment}-rg, aura-${parsed.environment}) — set environment: ${stack}, or leave it out (the stack name is the default)`,
-                { value: parsed.environment },
-            ),
-        );
-    }
+
     // Without a stack name, the first aura-<name> namespace a user names stands for the core namespace.
     let core = namespaces.core;
     if (opts.standalone && parsed.environment === undefined) {

@@ -45,9 +45,9 @@ describe("stack config", () => {
         );
     });
 
-    it("refuses a profile whose environment: is another stack's (a copy that kept it): both stacks would manage the same resources", async () => {
+    it("refuses a profile whose environment another stack deploys (a copy that kept environment: dev): both stacks would manage the same resources", async () => {
         const copy = tempFile("qa.yaml", fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
-        const why = /qa\.yaml: environment: is stack dev's environment \(Pulumi\.dev\.yaml\): stack qa would manage the same Azure resources and namespace \(aura-dev-rg, aura-dev\) — set environment: qa, or leave it out/;
+        const why = /qa\.yaml: environment: stack dev deploys environment dev too \(Pulumi\.dev\.yaml → profiles\/dev\.yaml\): stacks dev and qa would manage the same Azure resources and namespace \(aura-dev-rg, aura-dev\) — give this profile environment: qa \(or leave it out: the stack name is the default\) — got "dev"/;
         // pulumi up (the program reads the project's stack files beside index.ts) and aura plan, which runs it.
         await assert.rejects(plan({ profile: copy, stack: "qa" }), (e: Error) => why.test(e.message));
         const planned = await aura("plan", copy, "--stack", "qa");
@@ -62,6 +62,17 @@ describe("stack config", () => {
         assert.strictEqual((await aura("validate", "profiles/dev.yaml", "--stack", "dev")).code, 0);
         assert.strictEqual((await aura("validate", tempFile("qa.yaml", fs.readFileSync(copy, "utf8").replace("environment: dev", "environment: qa")), "--stack", "qa")).code, 0);
         assert.strictEqual((await aura("validate", tempFile("qa.yaml", fs.readFileSync(copy, "utf8").replace(/^environment: dev\n/m, "")), "--stack", "qa")).code, 0);
+        // Whatever the other stack is called: prod's environment under a stack named staging.
+        const prodCopy = tempFile("staging.yaml", fs.readFileSync(path.join(ROOT, "profiles", "prod.yaml"), "utf8"));
+        assert.match((await aura("validate", prodCopy, "--stack", "staging")).stderr, /stack prod deploys environment prod too/);
+    });
+
+    it("lets a stack whose last deployment was that environment through (a renamed stack owns its resources)", async () => {
+        const copy = tempFile("staging.yaml", fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
+        const planned = await plan({ profile: copy, stack: "staging", previousOutputs: { environment: "dev", masterCount: 3, kubernetesVersion: "1.33.5", masterVmSize: "Standard_DS2_v2" } });
+        assert.ok(planned.resources.some((r) => r.name === "aura-dev-rg"));
+        // A stack that ran another environment before is still refused.
+        await assert.rejects(plan({ profile: copy, stack: "staging", previousOutputs: { environment: "staging" } }), /stack dev deploys environment dev too/);
     });
 
     it("notes when the stack's config names another profile than the one planned or validated (pulumi up deploys that one)", async () => {
