@@ -251,6 +251,50 @@ describe("policy pack", () => {
         });
     });
 
+    describe("charts' containers (container-cpu-requests judges what they render at preview, which a plan does not show)", () => {
+        // Where each pinned chart's containers get their CPU request: from values the program sets
+        // (paths), or from the chart's own defaults (checked in its values.yaml at the pinned version).
+        const CPU_REQUESTS: Record<string, string[] | "chart default"> = {
+            cilium: ["resources", "initResources", "envoy.resources", "operator.resources"], // cni.resources: chart default
+            "cluster-autoscaler": ["resources"],
+            "cloud-provider-azure": "chart default",
+            "azuredisk-csi-driver": "chart default",
+            "kubelet-csr-approver": "chart default",
+            "metrics-server": "chart default",
+            "eck-operator": ["resources"],
+            "mongodb-kubernetes": ["operator.resources"],
+            "cloudnative-pg": ["resources"],
+            "kube-prometheus-stack": [
+                "prometheusOperator.resources",
+                "prometheusOperator.prometheusConfigReloader.resources",
+                "prometheus.prometheusSpec.resources",
+                "alertmanager.alertmanagerSpec.resources",
+                "grafana.resources",
+                "grafana.sidecar.resources",
+                "kube-state-metrics.resources",
+                "prometheus-node-exporter.resources",
+            ],
+            "fluent-bit-aggregator": ["resources"],
+            "fluent-bit-collector": ["resources"],
+        };
+        it("every chart is listed, and every listed values path sets requests.cpu", async function () {
+            this.timeout(120_000);
+            const p = await plan({ profile: "profiles/prod.yaml", stack: "prod" });
+            const charts = p.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart");
+            assert.ok(charts.length >= 12);
+            for (const c of charts) {
+                const chart = String(c.inputs.chart);
+                assert.ok(chart in CPU_REQUESTS, `${chart}: say where its containers' CPU requests come from`);
+                const paths = CPU_REQUESTS[chart];
+                if (paths === "chart default") continue;
+                for (const at of paths) {
+                    const value = at.split(".").reduce<any>((v, k) => v?.[k], c.inputs.values);
+                    assert.ok(value?.requests?.cpu, `${chart} values.${at}.requests.cpu`);
+                }
+            }
+        });
+    });
+
     describe("the committed profiles' plans", () => {
         for (const [profile, stack] of [["profiles/dev.yaml", "dev"], ["profiles/prod.yaml", "prod"]]) {
             it(`${profile} passes every policy`, async function () {

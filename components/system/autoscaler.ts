@@ -11,7 +11,7 @@ import { ResolvedFacts, resolveFacts } from "./cloudConfig";
 import type { ClusterFacts } from "../infra";
 import { CONTROL_PLANE_TOLERATIONS } from "./cloudProvider";
 import { PLATFORM_LABELS } from "./namespaces";
-import { podDisruptionBudget } from "./workloads";
+import { podDisruptionBudget, resources } from "./workloads";
 
 /** The autoscaler's credentials Secret in kube-system (keys the chart's deployment reads). */
 export const AUTOSCALER_SECRET = "cluster-autoscaler-azure";
@@ -81,6 +81,8 @@ export function autoscalerValues(groups: NodeGroup[], credentialsChecksum: pulum
         nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
         tolerations: CONTROL_PLANE_TOLERATIONS,
         podLabels: AUTOSCALER_LABEL,
+        // The chart sets none (values.yaml: resources: {}).
+        resources: resources(["100m", "1"], ["300Mi", "1Gi"]),
         podAnnotations: { "checksum/azure-credentials": credentialsChecksum },
         extraArgs: {
             logtostderr: true,

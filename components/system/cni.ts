@@ -32,9 +32,16 @@ export function ciliumValues(podCidr: string): Record<string, unknown> {
         enableIPv4Masquerade: true,
         // NetworkPolicy (and CiliumNetworkPolicy) is enforced for every pod a policy selects.
         policyEnforcementMode: "default",
+        // Requests for every container (the chart sets none but the CNI installer's): the scheduler
+        // counts them, and the policy pack's container-cpu-requests sees the rendered objects. No
+        // CPU limit on the datapath (throttling drops packets) and no memory limit that could kill
+        // the node's networking.
+        resources: { requests: { cpu: "100m", memory: "512Mi" } },
+        initResources: { requests: { cpu: "100m", memory: "64Mi" } },
+        envoy: { resources: { requests: { cpu: "50m", memory: "64Mi" } } },
         // The operator's two replicas may run on agents: with a budget, the autoscaler can move
         // them when it empties a node, one at a time.
-        operator: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
+        operator: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 }, resources: { requests: { cpu: "50m", memory: "128Mi" } } },
     };
 }
 
