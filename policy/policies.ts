@@ -11,9 +11,6 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
-/** The engine's marker for a value not known before deployment (@pulumi/pulumi runtime/rpc). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 const T = {
     storageAccount: "azure-native:storage:StorageAccount",
     blobService: "azure-native:storage:BlobServiceProperties",
@@ -39,8 +36,13 @@ export const DEFAULTS = {
     singletons: ["insights-loader", "kube-state-metrics"],
 };
 
+/**
+ * Whether a value is set. An unknown one never reaches a policy's comparison: the engine hands
+ * policies their properties behind @pulumi/policy's unknownCheckingProxy, whose read of an
+ * unknown value throws, and the policy is then reported as not run during preview (advisory).
+ */
 function known(value: unknown): boolean {
-    return value !== UNKNOWN && value !== undefined;
+    return value !== undefined;
 }
 
 /** A value as a message shows it. */
@@ -56,13 +58,17 @@ function forTypes(types: string[], check: (props: any, args: ResourceValidationA
 }
 
 /** True if `resource`'s input `prop` refers to `target`: through the engine's property
- *  dependencies, or (values known) by naming it at the end of an ARM id. */
-function refersTo(resource: PolicyResource, prop: string, target: PolicyResource, armName: unknown): boolean {
+ *  dependencies, or (values known) by naming it at the end of an ARM id. The values are read only
+ *  when the dependencies do not tell: in a first preview the account's name is not known yet, and
+ *  reading an unknown value makes the engine skip the whole policy as advisory. */
+function refersTo(resource: PolicyResource, prop: string, target: PolicyResource, armName: () => unknown): boolean {
     if ((resource.propertyDependencies?.[prop] ?? []).some((d) => d.urn === target.urn)) return true;
     const value = resource.props[prop];
-    if (typeof value !== "string" || typeof armName !== "string" || !known(value)) return false;
+    if (typeof value !== "string") return false;
+    const name = armName();
+    if (typeof name !== "string") return false;
     const v = value.toLowerCase();
-    const n = armName.toLowerCase();
+    const n = name.toLowerCase();
     return v === n || v.endsWith(`/storageaccounts/${n}`) || v.includes(`/storageaccounts/${n}/`);
 }
 
@@ -78,7 +84,7 @@ export const storagePrivate: ResourceValidationPolicy = {
             if (known(props.publicAccess) && props.publicAccess !== "None") report(`publicAccess must be "None" — got ${show(props.publicAccess)}`);
             return;
         }
-        if (props.allowBlobPublicAccess !== false && props.allowBlobPublicAccess !== UNKNOWN) {
+        if (props.allowBlobPublicAccess !== false) {
             report(`allowBlobPublicAccess must be false (the account holds the cluster PKI) — got ${show(props.allowBlobPublicAccess)}`);
         }
         if (props.enableHttpsTrafficOnly === false) report("enableHttpsTrafficOnly must not be false");
@@ -95,9 +101,9 @@ export const storageVersioned: ResourceValidationPolicy = {
     description: "Blob services keep versions and soft-deleted blobs, so an overwritten or deleted PKI file can be restored.",
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.blobService], (props, _args, report) => {
-        if (props.isVersioningEnabled !== true && props.isVersioningEnabled !== UNKNOWN) report(`isVersioningEnabled must be true — got ${show(props.isVersioningEnabled)}`);
+        if (props.isVersioningEnabled !== true) report(`isVersioningEnabled must be true — got ${show(props.isVersioningEnabled)}`);
         const retention = props.deleteRetentionPolicy;
-        if (retention !== UNKNOWN && retention?.enabled !== true && retention?.enabled !== UNKNOWN) {
+        if (retention?.enabled !== true) {
             report(`deleteRetentionPolicy.enabled must be true (soft delete) — got ${show(retention?.enabled)}`);
         }
     }),
@@ -111,7 +117,7 @@ export const storageLocked: StackValidationPolicy = {
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
         const accounts = args.resources.filter((r) => r.type === T.storageAccount);
         for (const account of accounts) {
-            const name = account.props.accountName ?? account.props.name;
+            const name = () => account.props.accountName ?? account.props.name;
             const locked = args.resources.some(
                 (r) => r.type === T.lock && ["CanNotDelete", "ReadOnly"].includes(r.props.level) && refersTo(r, "scope", account, name),
             );
@@ -194,7 +200,7 @@ export const hpaRule: ResourceValidationPolicy = {
             const cpu = (spec.metrics ?? []).filter((m: any) => m?.type === "Resource" && m.resource?.name === "cpu");
             target = cpu.length === 1 && cpu[0].resource.target?.type === "Utilization" ? cpu[0].resource.target.averageUtilization : undefined;
         }
-        if (known(spec.metrics) && target !== UNKNOWN && target !== cpuTargetPercent) {
+        if (known(spec.metrics) && target !== cpuTargetPercent) {
             report(`the CPU target must be one Resource metric "cpu" at Utilization ${cpuTargetPercent}% — got ${show(target)}`);
         }
     }),
