@@ -410,6 +410,8 @@ describe("system services", function () {
             for (const sidecar of ["dashboards", "datasources"]) {
                 assert.deepStrictEqual(kps.grafana.sidecar[sidecar], { searchNamespace: "aura-system", resource: "configmap" }, sidecar);
             }
+            // kube-state-metrics without its Secrets collector, so without list/watch on every Secret.
+            assert.deepStrictEqual(kps["kube-state-metrics"].collectorsExclude, ["secrets"]);
             const monitor = spec(base, "-monitoring-core-services");
             assert.deepStrictEqual(monitor.namespaceSelector, { matchNames: ["aura-dev"] });
             assert.deepStrictEqual(monitor.podMetricsEndpoints.map((e: Json) => e.port), ["metrics"]);

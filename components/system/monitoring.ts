@@ -140,6 +140,9 @@ export function monitoringValues(args: {
             replicas: args.kubeStateMetricsReplicas,
             nodeSelector: management,
             resources: resources(["50m", "200m"], ["128Mi", "256Mi"]),
+            // No metrics of Secrets: the collector needs list/watch on every Secret of the cluster
+            // (chart 8.4.0 grants it only for an active "secrets" collector, templates/role.yaml).
+            collectorsExclude: ["secrets"],
         },
         "prometheus-node-exporter": {
             // Every node, masters included: the seed's node-exporter figures.
