@@ -269,6 +269,10 @@ describe("infra stage: least privilege", function () {
             assert.match(unit, /^Before=containerd\.service kubelet\.service$/m);
             assert.match(unit, /^ExecStart=\/usr\/sbin\/nft -f \/etc\/aura\/pod-imds-block\.nft$/m);
         }
+        // The rule sits in the host's netfilter: pod traffic must pass it (Cilium's legacy host
+        // routing; eBPF host routing would bypass netfilter).
+        const cilium = prod.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "cilium")!;
+        assert.deepStrictEqual((cilium.inputs.values as any).bpf, { hostLegacyRouting: true });
     });
 });
 

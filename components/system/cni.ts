@@ -30,6 +30,11 @@ export function ciliumValues(podCidr: string): Record<string, unknown> {
         kubeProxyReplacement: "false",
         // Traffic from pods to the VNet and the internet leaves with the node's address.
         enableIPv4Masquerade: true,
+        // Pod traffic passes the host's netfilter, where the nodes' nftables rule drops pods' packets
+        // to the instance metadata endpoint (infra cloudinit, pod-imds-block.nft). Cilium's eBPF host
+        // routing would bypass it; today's settings fall back to legacy routing anyway: pinned, so a
+        // later change to masquerading or kube-proxy replacement cannot open the endpoint unnoticed.
+        bpf: { hostLegacyRouting: true },
         // NetworkPolicy (and CiliumNetworkPolicy) is enforced for every pod a policy selects.
         policyEnforcementMode: "default",
         // Requests for every container (the chart sets none but the CNI installer's): the scheduler
