@@ -210,7 +210,7 @@ const networkSchema = z
             .min(1, { error: "must list at least one CIDR, or the API server is unreachable" })
             .max(100, { error: "must list at most 100 ranges (one network security rule holds them)" })
             .default(["0.0.0.0/0"])
-            .describe("Source ranges allowed to reach the API server on 6443; nothing else is open to the internet"),
+            .describe("Source ranges allowed to reach the API server on 6443 (the other opening to the internet is nginx's load balancer, port 80, which the cloud provider adds)"),
     })
     // zod runs this even when a range above was refused, so every range is parsed again here.
     .superRefine((n, ctx) => {
