@@ -224,23 +224,34 @@ describe("system services", function () {
     });
 
     describe("network", () => {
-        it("only aura-system reaches the services that answer without authentication: Alertmanager, Prometheus and the log aggregator's forward input", () => {
+        it("only aura-system reaches the services that answer without authentication: Alertmanager, Prometheus, kube-state-metrics, the log aggregator's forward input, the databases but for their database port", () => {
             const policies = base.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
             const selected = Object.fromEntries(policies.map((p) => [(p.inputs.metadata as Json).name, (p.inputs.spec as Json).podSelector.matchLabels]));
             // prometheus-operator v0.93.0 labels Alertmanager and Prometheus pods app.kubernetes.io/name=alertmanager, =prometheus;
-            // the aggregator chart labels its pods app.kubernetes.io/instance=<release>.
+            // kube-state-metrics 8.4.0 app.kubernetes.io/name=kube-state-metrics; the aggregator chart its pods
+            // app.kubernetes.io/instance=<release>; CloudNativePG cnpg.io/cluster=<cluster>; the MongoDB operator app=<name>-svc.
             const aggregator = base.resources.find((r) => r.type === CHART_TYPE && r.inputs.chart === "fluent-bit-aggregator")!;
             assert.deepStrictEqual(selected, {
                 "alertmanager-ingress": { "app.kubernetes.io/name": "alertmanager" },
                 "prometheus-ingress": { "app.kubernetes.io/name": "prometheus" },
+                "kube-state-metrics-ingress": { "app.kubernetes.io/name": "kube-state-metrics" },
                 "fluent-bit-aggregator-ingress": { "app.kubernetes.io/instance": aggregator.inputs.name },
+                "postgresql-ingress": { "cnpg.io/cluster": "postgresql" },
+                "mongodb-ingress": { app: "mongodb-svc" },
             });
+            const systemOnly = { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "aura-system" } } }] };
+            const coreOn = (port: number) => ({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "aura-dev" } } }], ports: [{ protocol: "TCP", port }] });
+            const databasePort: Record<string, number> = { "postgresql-ingress": 5432, "mongodb-ingress": 27017 };
             for (const p of policies) {
                 const spec = p.inputs.spec as Json;
+                const policyName = (p.inputs.metadata as Json).name as string;
                 assert.strictEqual((p.inputs.metadata as Json).namespace, "aura-system");
                 assert.deepStrictEqual(spec.policyTypes, ["Ingress"]);
-                assert.deepStrictEqual(spec.ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "aura-system" } } }] }]);
+                assert.deepStrictEqual(spec.ingress, policyName in databasePort ? [systemOnly, coreOn(databasePort[policyName])] : [systemOnly], policyName);
             }
+            // The MongoDB selector is the one the operator's pods carry (the PDB selects them alike).
+            const pdb = base.resources.find((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget" && (r.inputs.metadata as Json).name === "mongodb")!;
+            assert.deepStrictEqual((pdb.inputs.spec as Json).selector.matchLabels, selected["mongodb-ingress"]);
             // The collectors that send to the aggregator are ordinary pods of aura-system, not on the host network.
             const collector = base.resources.find((r) => r.type === CHART_TYPE && r.inputs.chart === "fluent-bit-collector")!;
             assert.notStrictEqual((collector.inputs.values as Json).hostNetwork, true);
@@ -459,7 +470,7 @@ describe("system services", function () {
             const objects = k8sObjects(shown);
             assert.deepStrictEqual(
                 objects.map((r) => r.type).sort(),
-                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(3).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:rbac.authorization.k8s.io/v1:Role"],
+                ["kubernetes:batch/v1:Job", ...Array(7).fill("kubernetes:core/v1:Secret"), ...Array(6).fill("kubernetes:networking.k8s.io/v1:NetworkPolicy"), "kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:rbac.authorization.k8s.io/v1:Role"],
             );
             for (const r of objects) await validateK8s(r);
             const pdb = objects.find((r) => r.type.endsWith("PodDisruptionBudget"))!;

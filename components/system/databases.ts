@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { IMAGES, pinnedChart } from "./charts";
+import { namespaceOnlyIngress } from "./namespaces";
 import type { MongoDBCommunitySpec, PostgresClusterSpec } from "./crds";
 import {
     HOST_KEY,
@@ -231,6 +232,24 @@ export class Databases extends pulumi.ComponentResource {
         });
 
         this.secrets = { ...DATABASE_SECRET_NAMES };
+        // The databases take connections from aura-system (their operators, the other members,
+        // Prometheus) and, on the database port only, from the core services' namespace. CloudNativePG's
+        // instance status port (8000: no authentication, it can start a backup) and the metrics ports
+        // stay inside aura-system. Pod labels: cnpg.io/cluster=<name> (CloudNativePG), app=<name>-svc
+        // (the MongoDB operator).
+        namespaceOnlyIngress(`${name}-postgresql-ingress`, {
+            namespace,
+            policyName: `${DATABASE_NAMES.postgresql}-ingress`,
+            podLabels: { "cnpg.io/cluster": DATABASE_NAMES.postgresql },
+            also: [{ namespace: coreNamespace, ports: [5432] }],
+        }, child);
+        namespaceOnlyIngress(`${name}-mongodb-ingress`, {
+            namespace,
+            policyName: `${DATABASE_NAMES.mongodb}-ingress`,
+            podLabels: { app: `${DATABASE_NAMES.mongodb}-svc` },
+            also: [{ namespace: coreNamespace, ports: [27017] }],
+        }, child);
+
         this.passwords = { postgresql: pgPassword.result, mongodb: mongoPassword.result };
         this.ready = { postgresql: [pgSecret, postgresql], mongodb: [mongoSecret, mongodb] };
         this.registerOutputs({ secrets: this.secrets });

@@ -224,7 +224,9 @@ export class Monitoring extends pulumi.ComponentResource {
         // the other Alertmanagers) reaches it. Prometheus's API answers any query about the cluster
         // likewise: only aura-system (Grafana, Prometheus itself) reaches it. The operator labels its
         // pods app.kubernetes.io/name=alertmanager and =prometheus.
-        for (const app of ["alertmanager", "prometheus"]) {
+        // kube-state-metrics likewise: an inventory of every object of the cluster (chart 8.4.0's
+        // selector label app.kubernetes.io/name=kube-state-metrics), for Prometheus only.
+        for (const app of ["alertmanager", "prometheus", "kube-state-metrics"]) {
             namespaceOnlyIngress(`${name}-${app}-ingress`, {
                 namespace,
                 policyName: `${app}-ingress`,

@@ -86,20 +86,26 @@ export class Namespaces extends pulumi.ComponentResource {
 /**
  * A NetworkPolicy letting only the pods of `namespace` reach the pods that `podLabels` select, for
  * the services there that answer without authentication: Alertmanager's API (anyone reaching it can
- * silence every alert) and the log aggregator's forward input (it takes any record). Cilium enforces
- * it; the node itself (kubelet probes, `kubectl port-forward`) stays allowed.
+ * silence every alert), the log aggregator's forward input (it takes any record), the databases'
+ * status and metrics ports. `also` opens given ports to the pods of other namespaces (the core
+ * services' database port). Cilium enforces it; the node itself (kubelet probes, `kubectl
+ * port-forward`) stays allowed.
  */
 export function namespaceOnlyIngress(
     name: string,
-    args: { namespace: string; policyName: string; podLabels: Record<string, string> },
+    args: { namespace: string; policyName: string; podLabels: Record<string, string>; also?: { namespace: string; ports: number[] }[] },
     opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy {
+    const from = (namespace: string) => [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }];
     return new k8s.networking.v1.NetworkPolicy(name, {
         metadata: { name: args.policyName, namespace: args.namespace, labels: { ...PLATFORM_LABELS } },
         spec: {
             podSelector: { matchLabels: args.podLabels },
             policyTypes: ["Ingress"],
-            ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.namespace } } }] }],
+            ingress: [
+                { from: from(args.namespace) },
+                ...(args.also ?? []).map((a) => ({ from: from(a.namespace), ports: a.ports.map((port) => ({ protocol: "TCP", port })) })),
+            ],
         },
     }, opts);
 }
