@@ -78,6 +78,7 @@ function parsePromoteArgs(args: string[]): PromoteArgs {
         else if (arg === "--check") out.check = true;
         else throw new PromoteError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`);
     }
+    if (out.check && !out.to) throw new PromoteError("aura promote --check needs --to <stack>, e.g. aura promote --check --to prod");
     if (!out.to || (!out.from && !out.check)) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
     out.from ??= "";
     if (out.from === out.to) throw new PromoteError(`--from and --to are both ${out.from}`);
@@ -186,8 +187,12 @@ export async function promote(options: Omit<PromoteArgs, "check"> & { root?: str
 export function promotionPending(from: string | undefined, to: string, root: string = ROOT): { upstream?: string; refusal?: string } {
     const target = stackProfile(to, root);
     const configured = target.config["aura:promoteFrom"]?.split("/").pop();
-    // No upstream in its config: the program applies no promotion rule to this stack.
-    if (!configured) return {};
+    // No upstream in its config: the program applies no promotion rule to this stack. Naming one
+    // anyway is a mistake (swapped flags: --from prod --to dev).
+    if (!configured) {
+        if (from !== undefined) throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from no stack — got --from ${from}${stacksPromotingFrom(to, from, root) ? ` (did you mean --from ${to} --to ${from}?)` : ""}`);
+        return {};
+    }
     if (from !== undefined && configured !== from) {
         throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
     }
@@ -203,6 +208,15 @@ export function promotionPending(from: string | undefined, to: string, root: str
         upstreamImages: workloadImages(upstream),
     });
     return { upstream: configured, refusal };
+}
+
+/** Whether stack `stack` promotes from `upstream` (its aura:promoteFrom), e.g. flags given the wrong way round. */
+function stacksPromotingFrom(upstream: string, stack: string, root: string): boolean {
+    try {
+        return stackProfile(stack, root).config["aura:promoteFrom"]?.split("/").pop() === upstream;
+    } catch {
+        return false;
+    }
 }
 
 /** `aura promote …`; returns the exit code. */

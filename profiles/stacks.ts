@@ -48,10 +48,13 @@ export function environmentTaken(profile: Profile, stack: string, file: string, 
     const other = Object.keys(stacks).find((s) => s !== stack && stacks[s].environment === env);
     if (other === undefined) return undefined;
     const where = stacks[other].profile ? `Pulumi.${other}.yaml → ${stacks[other].profile}` : `Pulumi.${other}.yaml`;
+    // The environment named after this stack is this stack's to keep: the other one took it.
+    const fix = env === stack
+        ? `give stack ${other}'s profile its own environment: (e.g. environment: ${other})`
+        : `give this profile environment: ${stack} (or leave it out: the stack name is the default)`;
     return `${file}: ${problem(
         ["environment"],
-        `stack ${other} deploys environment ${env} too (${where}): stacks ${other} and ${stack} would manage the same Azure resources and namespace (aura-${env}-rg, aura-${env}) — ` +
-            `give this profile environment: ${stack} (or leave it out: the stack name is the default)${profile.environmentFromStack ? `, or stack ${other}'s profile its own environment:` : ""}`,
+        `stack ${other} deploys environment ${env} too (${where}): stacks ${other} and ${stack} would manage the same Azure resources and namespace (aura-${env}-rg, aura-${env}) — ${fix}`,
         { value: env },
     )}`;
 }

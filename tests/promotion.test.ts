@@ -244,6 +244,11 @@ describe("promotion", () => {
                 assert.match(promotionPending("dev", "prod", root).refusal ?? "", /nginx/);
                 // A stack without an upstream has no rule, as under `pulumi up`; --from must name the upstream.
                 assert.deepStrictEqual(await promoteCli(["--check", "--to", "dev"], root), { code: 0, out: "dev may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.dev.yaml), so no promotion rule applies.\n" });
+                // Swapped flags: dev has no upstream, prod promotes from dev.
+                const swapped = await promoteCli(["--check", "--from", "prod", "--to", "dev"], root);
+                assert.strictEqual(swapped.code, 1);
+                assert.match(swapped.out, /Pulumi\.dev\.yaml: aura:promoteFrom: dev promotes from no stack — got --from prod \(did you mean --from dev --to prod\?\)/);
+                assert.match((await promoteCli(["--check"], root)).out, /aura promote --check needs --to <stack>/);
                 fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");
                 assert.throws(() => promotionPending("qa", "prod", root), /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev — got --from qa/);
                 assert.strictEqual((await promoteCli(["--check", "--from", "qa", "--to", "prod"], root)).code, 1);

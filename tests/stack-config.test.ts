@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { offlineConfig } from "../cli/main";
 import { ROOT, aura, plan, tempFile } from "./helpers";
+import { environmentTaken, parseProfile } from "../profiles";
 
 const SELF = { organization: "organization", project: "aura-platform", stack: "prod" };
 
@@ -65,6 +66,16 @@ describe("stack config", () => {
         // Whatever the other stack is called: prod's environment under a stack named staging.
         const prodCopy = tempFile("staging.yaml", fs.readFileSync(path.join(ROOT, "profiles", "prod.yaml"), "utf8"));
         assert.match((await aura("validate", prodCopy, "--stack", "staging")).stderr, /stack prod deploys environment prod too/);
+    });
+
+    it("tells which profile to change: a copy's, not the one the environment is named after", () => {
+        const stacks = { dev: { environment: "dev", profile: "profiles/dev.yaml" }, qa: { environment: "dev", profile: "profiles/qa.yaml" } };
+        const dev = parseProfile(fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"), { file: "profiles/dev.yaml", stack: "dev" });
+        // Checking dev: qa took dev's environment, so qa's profile is the one to fix.
+        assert.match(environmentTaken(dev, "dev", "profiles/dev.yaml", stacks) ?? "", /stack qa deploys environment dev too \(Pulumi\.qa\.yaml → profiles\/qa\.yaml\): .* — give stack qa's profile its own environment: \(e\.g\. environment: qa\)/);
+        // Checking qa: this profile is the one to fix.
+        assert.match(environmentTaken(dev, "qa", "profiles/qa.yaml", stacks) ?? "", /stack dev deploys environment dev too .* — give this profile environment: qa/);
+        assert.strictEqual(environmentTaken(dev, "dev", "profiles/dev.yaml", { dev: stacks.dev }), undefined);
     });
 
     it("lets a stack whose last deployment was that environment through (a renamed stack owns its resources)", async () => {

@@ -16,6 +16,9 @@ export interface CniArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
+/** How long `pulumi up` waits for a Cilium DaemonSet's rollout (pulumi-kubernetes' annotation). */
+const DAEMONSET_ROLLOUT_TIMEOUT = { "pulumi.com/timeoutSeconds": "3600" };
+
 /** Cilium values: overlay over pod_cidr, policy enforcement on. Keys of chart 1.19.6's values.yaml. */
 export function ciliumValues(podCidr: string): Record<string, unknown> {
     return {
@@ -43,7 +46,10 @@ export function ciliumValues(podCidr: string): Record<string, unknown> {
         // the node's networking.
         resources: { requests: { cpu: "100m", memory: "512Mi" } },
         initResources: { requests: { cpu: "100m", memory: "64Mi" } },
-        envoy: { resources: { requests: { cpu: "50m", memory: "64Mi" } } },
+        envoy: { resources: { requests: { cpu: "50m", memory: "64Mi" } }, annotations: DAEMONSET_ROLLOUT_TIMEOUT },
+        // On the agent's top-level objects (the DaemonSet's own metadata, not its pods: no extra roll):
+        // a roll goes two nodes at a time, which outlasts the provider's default 10 minutes on a big cluster.
+        annotations: DAEMONSET_ROLLOUT_TIMEOUT,
         // The operator's two replicas may run on agents: with a budget, the autoscaler can move
         // them when it empties a node, one at a time.
         operator: { podDisruptionBudget: { enabled: true, maxUnavailable: 1 }, resources: { requests: { cpu: "50m", memory: "128Mi" } } },
