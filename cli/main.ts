@@ -26,7 +26,7 @@ const USAGE = `Usage:
   plan       run the Pulumi program under mocks and list every resource pulumi up would register
   diff       plan two profiles (or a profile at a git ref and now) and list what changes, dangerous first
   promote    write one stack's release into another stack's profile and print the diff;
-             --check: exit 4 when the other stack does not run it yet
+             --check: exit 4 when the other stack's profile does not pin it yet
   schema     print the profile's JSON Schema (for editors)
 
   --stack         stack name; plan defaults to the profile's file name (dev for profiles/dev.yaml),

@@ -362,6 +362,8 @@ describe("system stage: charts, order and cloud configuration (profiles/dev.yaml
             assert.strictEqual(values.tunnelProtocol, "vxlan");
             assert.deepStrictEqual(values.ipam.operator.clusterPoolIPv4PodCIDRList, [cidr]);
             assert.strictEqual(values.policyEnforcementMode, "default");
+            // Rollouts of its DaemonSets may take long on a big cluster: the provider waits an hour.
+            assert.deepStrictEqual([values.annotations, values.envoy.annotations], [{ "pulumi.com/timeoutSeconds": "3600" }, { "pulumi.com/timeoutSeconds": "3600" }]);
             assert.strictEqual((chartNamed(p, "cloud-provider-azure").inputs.values as any).cloudControllerManager.clusterCIDR, cidr);
         }
     });

@@ -50,7 +50,8 @@ export class CoreStage extends pulumi.ComponentResource {
         // Key of the HMAC that fingerprints secret values in pod annotations (kept in state, secret).
         const checksumKey = createChecksumKey(`${name}-checksum-key`, { parent: this });
         const shared = { namespace: args.namespace, secrets: args.secrets, databaseSecrets: args.databaseSecrets, databasePasswords: args.databasePasswords, checksumKey };
-        // A workload that connects to a database starts once that database is ready (a job would
+        // A workload that connects to a database depends on it: in a run that creates the database
+        // (or changes it while not ready) it waits until the database is ready (a job would
         // otherwise spend its retries while the replica set is still being built).
         const databases = (names: readonly (keyof DatabaseSecrets)[]) => names.flatMap((db) => args.databaseReady[db]);
 

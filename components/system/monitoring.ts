@@ -225,7 +225,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // likewise: only aura-system (Grafana, Prometheus itself) reaches it. The operator labels its
         // pods app.kubernetes.io/name=alertmanager and =prometheus.
         // kube-state-metrics likewise: an inventory of every object of the cluster (chart 8.4.0's
-        // selector label app.kubernetes.io/name=kube-state-metrics), for Prometheus only.
+        // selector label app.kubernetes.io/name=kube-state-metrics), for aura-system's pods (Prometheus).
         for (const app of ["alertmanager", "prometheus", "kube-state-metrics"]) {
             namespaceOnlyIngress(`${name}-${app}-ingress`, {
                 namespace,

@@ -85,9 +85,9 @@ export class Namespaces extends pulumi.ComponentResource {
 
 /**
  * A NetworkPolicy letting only the pods of `namespace` reach the pods that `podLabels` select, for
- * the services there that answer without authentication: Alertmanager's API (anyone reaching it can
- * silence every alert), the log aggregator's forward input (it takes any record), the databases'
- * status and metrics ports. `also` opens given ports to the pods of other namespaces (the core
+ * the services there that answer without authentication, e.g. Alertmanager's API (anyone reaching it
+ * can silence every alert), Prometheus's API, kube-state-metrics, the log aggregator's forward input
+ * (it takes any record), the databases' status and metrics ports. `also` opens given ports to the pods of other namespaces (the core
  * services' database port). Cilium enforces it; the node itself (kubelet probes, `kubectl
  * port-forward`) stays allowed.
  */
