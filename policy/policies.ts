@@ -41,7 +41,7 @@ export const DEFAULTS = {
  * policies their properties behind @pulumi/policy's unknownCheckingProxy, whose read of an
  * unknown value throws, and the policy is then reported as not run during preview (advisory).
  */
-function known(value: unknown): boolean {
+function isSet(value: unknown): boolean {
     return value !== undefined;
 }
 
@@ -81,14 +81,14 @@ export const storagePrivate: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.storageAccount, T.blobContainer], (props, args, report) => {
         if (args.type === T.blobContainer) {
-            if (known(props.publicAccess) && props.publicAccess !== "None") report(`publicAccess must be "None" — got ${show(props.publicAccess)}`);
+            if (isSet(props.publicAccess) && props.publicAccess !== "None") report(`publicAccess must be "None" — got ${show(props.publicAccess)}`);
             return;
         }
         if (props.allowBlobPublicAccess !== false) {
             report(`allowBlobPublicAccess must be false (the account holds the cluster PKI) — got ${show(props.allowBlobPublicAccess)}`);
         }
         if (props.enableHttpsTrafficOnly === false) report("enableHttpsTrafficOnly must not be false");
-        if (known(props.minimumTlsVersion) && props.minimumTlsVersion !== "TLS1_2" && props.minimumTlsVersion !== "TLS1_3") {
+        if (isSet(props.minimumTlsVersion) && props.minimumTlsVersion !== "TLS1_2" && props.minimumTlsVersion !== "TLS1_3") {
             report(`minimumTlsVersion must be TLS1_2 or newer — got ${show(props.minimumTlsVersion)}`);
         } else if (props.minimumTlsVersion === undefined) report("minimumTlsVersion must be set to TLS1_2 — got nothing");
         if (!args.opts?.protect) report("the storage account must be protected (resource option protect: true)");
@@ -149,7 +149,7 @@ export const roleScope: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.roleAssignment], (props, _args, report) => {
         const scope = props.scope;
-        if (!known(scope)) return; // judged at `pulumi up`, when the id is known
+        if (!isSet(scope)) return; // no scope: nothing to judge
         if (typeof scope !== "string" || !/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+(\/.+)?$/i.test(scope)) {
             report(`scope must be a resource group or inside one — got ${show(scope)}`);
         }
@@ -170,7 +170,7 @@ export const noBroadRoles: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.roleAssignment], (props, _args, report) => {
         const role = props.roleDefinitionId;
-        if (!known(role) || typeof role !== "string") return;
+        if (typeof role !== "string") return;
         const broad = BROAD_BUILTIN_ROLES[role.split("/").pop()!.toLowerCase()];
         if (broad) report(`grants the built-in ${broad} role (${show(role)}): use a role without the masters (components/infra/servicePrincipal.ts)`);
     }),
@@ -191,7 +191,7 @@ export const hpaRule: ResourceValidationPolicy = {
         const { maxFactor, cpuTargetPercent } = { ...DEFAULTS.hpa, ...args.getConfig<Partial<typeof DEFAULTS.hpa>>() };
         const spec = props.spec ?? {};
         const min = spec.minReplicas ?? 1;
-        if (known(min) && known(spec.maxReplicas) && spec.maxReplicas !== maxFactor * min) {
+        if (isSet(min) && isSet(spec.maxReplicas) && spec.maxReplicas !== maxFactor * min) {
             report(`spec.maxReplicas must be ${maxFactor} × minReplicas = ${maxFactor * min} — got ${show(spec.maxReplicas)}`);
         }
         let target: unknown;
@@ -200,7 +200,7 @@ export const hpaRule: ResourceValidationPolicy = {
             const cpu = (spec.metrics ?? []).filter((m: any) => m?.type === "Resource" && m.resource?.name === "cpu");
             target = cpu.length === 1 && cpu[0].resource.target?.type === "Utilization" ? cpu[0].resource.target.averageUtilization : undefined;
         }
-        if (known(spec.metrics) && target !== cpuTargetPercent) {
+        if (isSet(spec.metrics) && target !== cpuTargetPercent) {
             report(`the CPU target must be one Resource metric "cpu" at Utilization ${cpuTargetPercent}% — got ${show(target)}`);
         }
     }),
@@ -228,7 +228,7 @@ export const singletonReplicas: ResourceValidationPolicy = {
         }
         const singleton = singletonOf(props.metadata?.name, props.metadata?.labels, singletons);
         const replicas = props.spec?.replicas ?? 1;
-        if (singleton && known(replicas) && replicas !== 1) report(`${singleton} is a singleton: spec.replicas must be 1 — got ${show(replicas)}`);
+        if (singleton && isSet(replicas) && replicas !== 1) report(`${singleton} is a singleton: spec.replicas must be 1 — got ${show(replicas)}`);
     }),
 };
 
@@ -264,12 +264,12 @@ export const cpuRequests: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: forTypes([T.deployment, T.statefulSet, T.daemonSet, T.replicaSet, T.job, T.cronJob, T.pod], (props, args, report) => {
         const spec = podSpec(args.type, props);
-        if (!known(spec)) return;
+        if (!isSet(spec)) return;
         for (const kind of ["containers", "initContainers"]) {
             const containers = spec[kind];
             if (!Array.isArray(containers)) continue;
             for (const c of containers) {
-                if (!known(c)) continue;
+                if (!isSet(c)) continue;
                 const cpu = c?.resources?.requests?.cpu;
                 if (cpu === undefined || cpu === null || cpu === "") report(`${kind} ${show(c?.name)}: resources.requests.cpu is not set`);
             }

@@ -12,25 +12,28 @@ function mapping(v: unknown): Record<string, unknown> | undefined {
     return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
+/** The environment each stack deploys, by stack name, and the profile that says so. */
+export type StackEnvironments = Record<string, { environment: string; profile?: string }>;
+
 /**
  * The environment each stack of the project in `dir` deploys, by stack name, with the profile that
  * says so. A stack whose files cannot be read counts as deploying its own name (the default).
  */
-export function stackEnvironments(dir: string): Record<string, { environment: string; profile?: string }> {
+export function stackEnvironments(dir: string): StackEnvironments {
     let entries: string[];
     try {
         entries = fs.readdirSync(dir);
     } catch {
         return {};
     }
-    const out: Record<string, { environment: string; profile?: string }> = {};
+    const out: StackEnvironments = {};
     for (const stack of entries.flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []).sort()) {
         out[stack] = { environment: stack };
         try {
             const config = mapping(mapping(yaml.load(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8"), { schema: yaml.CORE_SCHEMA }))?.config);
             const profile = config?.["aura:profile"] ?? config?.["aura:config:profile"];
             if (typeof profile !== "string") continue;
-            const doc = mapping(yaml.load(readProfileText(path.resolve(dir, profile)), { schema: yaml.CORE_SCHEMA, maxAliases: 200 } as yaml.LoadOptions));
+            const doc = mapping(yaml.load(readProfileText(path.resolve(dir, profile)), { schema: yaml.CORE_SCHEMA, maxAliases: 200 }));
             out[stack] = { environment: typeof doc?.environment === "string" ? doc.environment : stack, profile };
         } catch {
             // unreadable: the stack's own name, as above
@@ -43,7 +46,7 @@ export function stackEnvironments(dir: string): Record<string, { environment: st
  * Why `profile`, deployed as `stack`, would manage another stack's environment; undefined when no
  * other stack deploys it.
  */
-export function environmentTaken(profile: Profile, stack: string, file: string, stacks: Record<string, { environment: string; profile?: string }>): string | undefined {
+export function environmentTaken(profile: Profile, stack: string, file: string, stacks: StackEnvironments): string | undefined {
     const env = profile.environment;
     const other = Object.keys(stacks).find((s) => s !== stack && stacks[s].environment === env);
     if (other === undefined) return undefined;

@@ -13,6 +13,7 @@ import { deployedScaleSetNames, isAzureNotFound } from "../components/infra/agen
 import { zonalRanges } from "../components/infra/network";
 import { scaleSetCapacity, splitOverZones, supportsAcceleratedNetworking, vcpuQuota, vcpusOf } from "../components/infra/nodes";
 import { addDays } from "../components/infra/servicePrincipal";
+import { loadProfile } from "../profiles";
 import { ROOT, SEED_PROFILE, byType, one, plan, tempFile } from "./helpers";
 
 const PROD = path.join(ROOT, "profiles", "prod.yaml");
@@ -94,12 +95,11 @@ describe("infra stage: later updates of a running environment", () => {
             const names = byType(p, "azure-native:compute:VirtualMachineScaleSet").map((r) => r.inputs.vmScaleSetName as string);
             assert.deepStrictEqual([...invokes].sort(), [...names].sort());
             // Each pool's zones together start at the pool's min_size (prod.yaml), split as evenly as can be.
-            const compute = (yaml.load(fs.readFileSync(path.join(ROOT, "profiles", "prod.yaml"), "utf8")) as any).infrastructure.compute;
-            for (const [key, pool] of Object.entries(compute).filter(([k]) => k.endsWith("_nodes")) as [string, { min_size: number }][]) {
-                const zones = names.filter((n) => n.startsWith(`aura-prod-${key.replace(/_nodes$/, "")}-z`)).map((n) => (scaleSet(p, n).inputs.sku as { capacity: number }).capacity);
-                assert.strictEqual(zones.length, 3, key);
-                assert.strictEqual(zones.reduce((a, b) => a + b, 0), pool.min_size, key);
-                assert.ok(Math.max(...zones) - Math.min(...zones) <= 1, `${key}: ${zones.join(", ")}`);
+            for (const pool of loadProfile(path.join(ROOT, "profiles", "prod.yaml"), { stack: "prod" }).pools) {
+                const zones = names.filter((n) => n.startsWith(`aura-prod-${pool.name}-z`)).map((n) => (scaleSet(p, n).inputs.sku as { capacity: number }).capacity);
+                assert.strictEqual(zones.length, 3, pool.name);
+                assert.strictEqual(zones.reduce((a, b) => a + b, 0), pool.minSize, pool.name);
+                assert.ok(Math.max(...zones) - Math.min(...zones) <= 1, `${pool.name}: ${zones.join(", ")}`);
             }
         });
 

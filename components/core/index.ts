@@ -7,7 +7,7 @@ import { createChecksumKey } from "../checksum";
 import { ProvisioningJob } from "./job";
 import { PlatformService } from "./service";
 import { secretMissingError, secretUses } from "./secrets";
-import type { DatabasePasswords, DatabaseSecrets } from "./workload";
+import type { DatabasePasswords, DatabaseReady, DatabaseSecrets } from "./workload";
 
 export { PlatformService } from "./service";
 export { ProvisioningJob } from "./job";
@@ -30,7 +30,7 @@ export interface CoreStageArgs {
     /** The databases' passwords (secret), for the pods' fingerprints. */
     databasePasswords: DatabasePasswords;
     /** What a workload that connects to each database waits for: its credential Secret and the database, ready. */
-    databaseReady: Record<keyof DatabaseSecrets, pulumi.Resource[]>;
+    databaseReady: DatabaseReady;
     /** Stack secrets (`aura:secrets.<name>`) by name: every one the profile's `secret_env` entries name. */
     secrets: Record<string, pulumi.Output<string>>;
 }

@@ -56,6 +56,8 @@ export interface DatabaseSecrets {
     postgresql: string;
     mongodb: string;
 }
+/** What a workload that connects to each database depends on: its credential Secret and the database (awaited ready). */
+export type DatabaseReady = Record<keyof DatabaseSecrets, pulumi.Resource[]>;
 /** Each database's password (secret), as the system stage made it: what a workload's pods are fingerprinted with. */
 export type DatabasePasswords = Record<keyof DatabaseSecrets, pulumi.Output<string>>;
 /** Prefix of each database's variables: POSTGRESQL_HOST, MONGODB_URI, … */

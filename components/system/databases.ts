@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { IMAGES, pinnedChart } from "./charts";
 import { namespaceOnlyIngress } from "./namespaces";
+import type { DatabaseReady } from "../core/workload";
 import type { MongoDBCommunitySpec, PostgresClusterSpec } from "./crds";
 import {
     HOST_KEY,
@@ -131,7 +132,7 @@ export class Databases extends pulumi.ComponentResource {
     /** The passwords in them (secret). */
     readonly passwords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
     /** What a workload that connects to each database waits for: its Secret in the core namespace, and the database, ready. */
-    readonly ready: { postgresql: pulumi.Resource[]; mongodb: pulumi.Resource[] };
+    readonly ready: DatabaseReady;
 
     constructor(name: string, args: SystemServiceArgs, opts: SystemServiceOptions) {
         super("aura:system:Databases", name, {}, opts);
@@ -241,13 +242,13 @@ export class Databases extends pulumi.ComponentResource {
             namespace,
             policyName: `${DATABASE_NAMES.postgresql}-ingress`,
             podLabels: { "cnpg.io/cluster": DATABASE_NAMES.postgresql },
-            also: [{ namespace: coreNamespace, ports: [5432] }],
+            allowFrom: [{ namespace: coreNamespace, ports: [5432] }],
         }, child);
         namespaceOnlyIngress(`${name}-mongodb-ingress`, {
             namespace,
             policyName: `${DATABASE_NAMES.mongodb}-ingress`,
             podLabels: { app: `${DATABASE_NAMES.mongodb}-svc` },
-            also: [{ namespace: coreNamespace, ports: [27017] }],
+            allowFrom: [{ namespace: coreNamespace, ports: [27017] }],
         }, child);
 
         this.passwords = { postgresql: pgPassword.result, mongodb: mongoPassword.result };

@@ -8,6 +8,7 @@ import { createChecksumKey } from "../checksum";
 import type { PoolInfo } from "../infra/agentPools";
 import { BOOTSTRAP_LOG_PATH } from "../infra/cloudinit";
 import type { ClusterFacts } from "../infra";
+import type { DatabaseReady } from "../core/workload";
 import { Access } from "./access";
 import { ApiGate } from "./apiGate";
 import { ClusterAutoscaler } from "./autoscaler";
@@ -62,7 +63,7 @@ export class SystemStage extends pulumi.ComponentResource {
     /** The passwords in them (secret). */
     readonly databasePasswords: { postgresql: pulumi.Output<string>; mongodb: pulumi.Output<string> };
     /** What a workload that connects to each database waits for (its credential Secret, the database ready). */
-    readonly databaseReady: { postgresql: pulumi.Resource[]; mongodb: pulumi.Resource[] };
+    readonly databaseReady: DatabaseReady;
     /** The API readiness gate every Kubernetes object depends on. */
     readonly gate: ApiGate;
     /** Kubeconfig per `access.users` name (each a secret): stack output `kubeconfigs`. */

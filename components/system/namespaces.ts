@@ -84,16 +84,15 @@ export class Namespaces extends pulumi.ComponentResource {
 }
 
 /**
- * A NetworkPolicy letting only the pods of `namespace` reach the pods that `podLabels` select, for
- * the services there that answer without authentication, e.g. Alertmanager's API (anyone reaching it
- * can silence every alert), Prometheus's API, kube-state-metrics, the log aggregator's forward input
- * (it takes any record), the databases' status and metrics ports. `also` opens given ports to the pods of other namespaces (the core
- * services' database port). Cilium enforces it; the node itself (kubelet probes, `kubectl
- * port-forward`) stays allowed.
+ * A NetworkPolicy letting only the pods of `namespace` reach the pods that `podLabels` select: for
+ * services that answer without authentication (e.g. Alertmanager's API, which silences alerts).
+ * `allowFrom` opens given ports to the pods of other namespaces (e.g. a database's port to the core
+ * services). Cilium enforces it; the node itself (kubelet probes, `kubectl port-forward`) stays
+ * allowed.
  */
 export function namespaceOnlyIngress(
     name: string,
-    args: { namespace: string; policyName: string; podLabels: Record<string, string>; also?: { namespace: string; ports: number[] }[] },
+    args: { namespace: string; policyName: string; podLabels: Record<string, string>; allowFrom?: { namespace: string; ports: number[] }[] },
     opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy {
     const from = (namespace: string) => [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }];
@@ -104,7 +103,7 @@ export function namespaceOnlyIngress(
             policyTypes: ["Ingress"],
             ingress: [
                 { from: from(args.namespace) },
-                ...(args.also ?? []).map((a) => ({ from: from(a.namespace), ports: a.ports.map((port) => ({ protocol: "TCP", port })) })),
+                ...(args.allowFrom ?? []).map((a) => ({ from: from(a.namespace), ports: a.ports.map((port) => ({ protocol: "TCP", port })) })),
             ],
         },
     }, opts);
