@@ -51,17 +51,25 @@ export function offlineStackOutputs(config: Record<string, string>, profileFile:
     } catch {
         // the plan reports the profile's problems itself
     }
-    return { [upstream.split("/").pop() ?? upstream]: outputs };
+    return { [upstream.split("/").pop()!]: outputs };
+}
+
+/** The stack a stack's config promotes from (`aura:promoteFrom`, bare or fully qualified), if any. */
+function upstreamOf(config: Record<string, string>): string | undefined {
+    return config["aura:promoteFrom"]?.split("/").pop() || undefined;
 }
 
 interface PromoteArgs {
-    /** "" with --check alone: the target's aura:promoteFrom. */
-    from: string;
+    /** Optional with --check only: then the target's aura:promoteFrom. */
+    from?: string;
     to: string;
     fromDeployment: boolean;
     dryRun: boolean;
     check: boolean;
 }
+
+/** What promote() needs: both stacks named. */
+type PromoteOptions = Omit<PromoteArgs, "check" | "from"> & { from: string; root?: string };
 
 function parsePromoteArgs(args: string[]): PromoteArgs {
     const out: Partial<PromoteArgs> = { fromDeployment: false, dryRun: false, check: false };
@@ -80,7 +88,6 @@ function parsePromoteArgs(args: string[]): PromoteArgs {
     }
     if (out.check && !out.to) throw new PromoteError("aura promote --check needs --to <stack>, e.g. aura promote --check --to prod");
     if (!out.to || (!out.from && !out.check)) throw new PromoteError("aura promote needs --from <stack> and --to <stack>, e.g. aura promote --from dev --to prod");
-    out.from ??= "";
     if (out.from === out.to) throw new PromoteError(`--from and --to are both ${out.from}`);
     if (out.check && (out.dryRun || out.fromDeployment)) throw new PromoteError(`--check changes nothing and reads the upstream's profile: leave out ${out.dryRun ? "--dry-run" : "--from-deployment"}`);
     return out as PromoteArgs;
@@ -124,21 +131,13 @@ export interface PromoteResult {
 }
 
 /** Promotes `from`'s release into `to`'s profile; `root` is the project folder (Pulumi.<stack>.yaml). */
-export async function promote(options: Omit<PromoteArgs, "check"> & { root?: string }): Promise<PromoteResult> {
+export async function promote(options: PromoteOptions): Promise<PromoteResult> {
     const root = options.root ?? ROOT;
     const { from, to } = options;
     const target = stackProfile(to, root);
-    const configured = target.config["aura:promoteFrom"];
-    if (configured && configured.split("/").pop() !== from) {
-        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
-    }
-
     // The registry always comes from the upstream's profile (a deployment publishes the version only).
     const upstream = stackProfile(from, root);
-    // Swapped flags would write prod's (older) release into dev's profile: a quiet rollback.
-    if (upstream.config["aura:promoteFrom"]?.split("/").pop() === to) {
-        throw new PromoteError(`Pulumi.${from}.yaml: aura:promoteFrom: ${from} promotes from ${to}, not the other way — did you mean --from ${to} --to ${from}?`);
-    }
+    checkFrom(from, to, target.config, upstream.config);
     const fromProfile = loadProfile(upstream.file, { stack: from });
     if (fromProfile.releaseSource !== "profile") {
         throw new ProfileError(upstream.relative, [`release: is required to promote ${from} — got nothing (pin version and registry in ${from}'s profile first)`]);
@@ -186,16 +185,14 @@ export async function promote(options: Omit<PromoteArgs, "check"> & { root?: str
  */
 export function promotionPending(from: string | undefined, to: string, root: string = ROOT): { upstream?: string; refusal?: string } {
     const target = stackProfile(to, root);
-    const configured = target.config["aura:promoteFrom"]?.split("/").pop();
-    // No upstream in its config: the program applies no promotion rule to this stack. Naming one
-    // anyway is a mistake (swapped flags: --from prod --to dev).
-    if (!configured) {
-        if (from !== undefined) throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from no stack — got --from ${from}${stacksPromotingFrom(to, from, root) ? ` (did you mean --from ${to} --to ${from}?)` : ""}`);
-        return {};
+    const configured = upstreamOf(target.config);
+    if (from !== undefined) {
+        checkFrom(from, to, target.config, stackProfile(from, root).config);
+        // No upstream in its config: the program applies no promotion rule to this stack, so a
+        // --from names nothing to check against.
+        if (!configured) throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from no stack — got --from ${from}`);
     }
-    if (from !== undefined && configured !== from) {
-        throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
-    }
+    if (!configured) return {};
     const upstream = loadProfile(stackProfile(configured, root).file, { stack: configured });
     const downstream = loadProfile(target.file, { stack: to });
     const refusal = checkPromotion({
@@ -210,13 +207,17 @@ export function promotionPending(from: string | undefined, to: string, root: str
     return { upstream: configured, refusal };
 }
 
-/** Whether stack `stack` promotes from `upstream` (its aura:promoteFrom), e.g. flags given the wrong way round. */
-function stacksPromotingFrom(upstream: string, stack: string, root: string): boolean {
-    try {
-        return stackProfile(stack, root).config["aura:promoteFrom"]?.split("/").pop() === upstream;
-    } catch {
-        return false;
+/**
+ * Refuses a --from the target does not promote from: another upstream than its aura:promoteFrom,
+ * or the flags swapped (--from prod --to dev, when prod promotes from dev: promoting would write
+ * prod's older release into dev's profile, a quiet rollback).
+ */
+function checkFrom(from: string, to: string, toConfig: Record<string, string>, fromConfig: Record<string, string>): void {
+    if (upstreamOf(fromConfig) === to) {
+        throw new PromoteError(`Pulumi.${from}.yaml: aura:promoteFrom: ${from} promotes from ${to}, not the other way — did you mean --from ${to} --to ${from}?`);
     }
+    const configured = upstreamOf(toConfig);
+    if (configured && configured !== from) throw new PromoteError(`Pulumi.${to}.yaml: aura:promoteFrom: ${to} promotes from ${configured} — got --from ${from}`);
 }
 
 /** `aura promote …`; returns the exit code. */
@@ -231,7 +232,7 @@ export async function promoteCommand(args: string[], root: string = ROOT): Promi
     }
     try {
         if (parsed.check) {
-            const { upstream, refusal } = promotionPending(parsed.from || undefined, parsed.to, root);
+            const { upstream, refusal } = promotionPending(parsed.from, parsed.to, root);
             if (refusal !== undefined) {
                 process.stdout.write(`${refusal}\n`);
                 return NOT_PROMOTED;
@@ -243,7 +244,8 @@ export async function promoteCommand(args: string[], root: string = ROOT): Promi
             );
             return 0;
         }
-        const r = await promote({ ...parsed, root });
+        // The parser requires --from without --check.
+        const r = await promote({ ...parsed, from: parsed.from!, root });
         const what = `release ${r.release.version} (${r.release.registry})`;
         process.stdout.write(`Read ${what} from ${r.source}.\n`);
         if (!r.changed) {

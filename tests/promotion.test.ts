@@ -9,6 +9,7 @@ import { NOT_PROMOTED, PromoteError, promote, promoteCommand, promotionPending }
 import { loadProfile } from "../profiles";
 import { setRelease, workloadImages } from "../profiles/promotion";
 import { ROOT, plan } from "./helpers";
+import { capture } from "./support/capture";
 
 const PROD = path.join(ROOT, "profiles", "prod.yaml");
 const PROD_RELEASE = { version: "2026.11.1", registry: "auraplatform.azurecr.io" };
@@ -195,17 +196,11 @@ describe("promotion", () => {
             fs.rmSync(root, { recursive: true, force: true });
         });
 
-        /** Runs `aura promote <args>` in `root`; its exit code and what it printed. */
-        async function promoteCli(args: string[], root: string): Promise<{ code: number; out: string }> {
-            let out = "";
-            const writes = [process.stdout.write, process.stderr.write];
-            const capture = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
-            process.stdout.write = process.stderr.write = capture;
-            try {
-                return { code: await promoteCommand(args, root), out };
-            } finally {
-                [process.stdout.write, process.stderr.write] = writes;
-            }
+        /** Runs `aura promote <args>` in `root`: its exit code, and its output and errors (`out`: both). */
+        async function promoteCli(args: string[], root: string): Promise<{ code: number; out: string; stdout: string }> {
+            const r = await capture(() => promoteCommand(args, root));
+            if (r.code === undefined) throw r.threw;
+            return { code: r.code, out: r.stdout + r.stderr, stdout: r.stdout };
         }
 
         it("refuses the flags swapped (it would write prod's release into dev's profile)", async () => {
@@ -228,13 +223,15 @@ describe("promotion", () => {
                 const before = fs.readFileSync(prodFile, "utf8");
                 assert.deepStrictEqual(promotionPending("dev", "prod", root), { upstream: "dev", refusal: undefined }, "the same release and images");
                 assert.deepStrictEqual(promotionPending(undefined, "prod", root), { upstream: "dev", refusal: undefined }, "the upstream from prod's config");
-                assert.deepStrictEqual(await promoteCli(["--check", "--from", "dev", "--to", "prod"], root), { code: 0, out: "prod may deploy: it runs the release and images dev's profile runs.\n" });
+                const may = await promoteCli(["--check", "--from", "dev", "--to", "prod"], root);
+                assert.deepStrictEqual([may.code, may.stdout], [0, "prod may deploy: it runs the release and images dev's profile runs.\n"]);
                 // dev moves on: prod is not promoted yet.
                 fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(root, "profiles", "dev.yaml"), "utf8").replace(/version: "2026\.11\.1"/, 'version: "2026.12.0"'));
                 assert.match(promotionPending("dev", "prod", root).refusal ?? "", /release\.version: prod may deploy only the release dev runs — got 2026\.11\.1, but dev runs 2026\.12\.0\. Run `npx aura promote --from dev --to prod`/);
                 const pending = await promoteCli(["--check", "--to", "prod"], root);
                 assert.strictEqual(pending.code, NOT_PROMOTED);
-                assert.match(pending.out, /^profiles\/prod\.yaml: release\.version: prod may deploy only the release dev runs/);
+                // On standard output: the deploy workflow keeps it (> promotion.txt) for its notice.
+                assert.match(pending.stdout, /^profiles\/prod\.yaml: release\.version: prod may deploy only the release dev runs/);
                 assert.strictEqual(fs.readFileSync(prodFile, "utf8"), before, "--check wrote nothing");
                 // The same release with an image dev does not run.
                 fs.writeFileSync(path.join(root, "profiles", "dev.yaml"), fs.readFileSync(path.join(ROOT, "profiles", "dev.yaml"), "utf8"));
@@ -243,11 +240,13 @@ describe("promotion", () => {
                 fs.writeFileSync(prodFile, before.replace("core:\n", `core:\n  services:\n${block}\n`));
                 assert.match(promotionPending("dev", "prod", root).refusal ?? "", /nginx/);
                 // A stack without an upstream has no rule, as under `pulumi up`; --from must name the upstream.
-                assert.deepStrictEqual(await promoteCli(["--check", "--to", "dev"], root), { code: 0, out: "dev may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.dev.yaml), so no promotion rule applies.\n" });
+                const noRule = await promoteCli(["--check", "--to", "dev"], root);
+                assert.deepStrictEqual([noRule.code, noRule.stdout], [0, "dev may deploy: it promotes from no stack (no aura:promoteFrom in Pulumi.dev.yaml), so no promotion rule applies.\n"]);
                 // Swapped flags: dev has no upstream, prod promotes from dev.
                 const swapped = await promoteCli(["--check", "--from", "prod", "--to", "dev"], root);
                 assert.strictEqual(swapped.code, 1);
-                assert.match(swapped.out, /Pulumi\.dev\.yaml: aura:promoteFrom: dev promotes from no stack — got --from prod \(did you mean --from dev --to prod\?\)/);
+                // The same words as a write with the flags swapped.
+                assert.match(swapped.out, /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev, not the other way — did you mean --from dev --to prod\?/);
                 assert.match((await promoteCli(["--check"], root)).out, /aura promote --check needs --to <stack>/);
                 fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  aura:profile: profiles/dev.yaml\n");
                 assert.throws(() => promotionPending("qa", "prod", root), /Pulumi\.prod\.yaml: aura:promoteFrom: prod promotes from dev — got --from qa/);

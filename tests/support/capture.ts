@@ -11,7 +11,12 @@ export interface AuraRun {
 }
 
 /** `aura <args>` in this process; what it printed is captured, never shown. */
-export async function runAura(args: string[]): Promise<AuraRun> {
+export function runAura(args: string[]): Promise<AuraRun> {
+    return capture(() => main(args));
+}
+
+/** Runs a command's entry (returning its exit code) with what it prints captured, never shown. */
+export async function capture(run: () => Promise<number>): Promise<AuraRun> {
     let stdout = "";
     let stderr = "";
     const out = process.stdout.write.bind(process.stdout);
@@ -19,7 +24,7 @@ export async function runAura(args: string[]): Promise<AuraRun> {
     process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
     try {
-        return { code: await main(args), stdout, stderr };
+        return { code: await run(), stdout, stderr };
     } catch (e) {
         return { threw: e, stdout, stderr };
     } finally {
