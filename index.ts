@@ -22,29 +22,30 @@ export = async () => {
     // ever deployed, and cost a third of the run (components/versionAliases.ts).
     pulumi.runtime.registerStackTransformation(dropVersionAliases);
     const config = new pulumi.Config("aura");
+    const stack = pulumi.getStack();
     // A misspelt setting would be ignored without a word: refused before anything else.
-    const unknownKeys = unknownConfigKeys(Object.keys(pulumi.runtime.allConfig()), pulumi.getStack());
+    const unknownKeys = unknownConfigKeys(Object.keys(pulumi.runtime.allConfig()), stack);
     if (unknownKeys.length) throw new pulumi.RunError(unknownKeys.join("\n"));
     const profile = readProfile(config.require("profile"));
-    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"), pulumi.getStack());
+    const apiReadyTimeoutMinutes = parseApiReadyTimeout(config.get("apiReadyTimeoutMinutes"), stack);
     const alertWebhookUrl = runError(() =>
-        readAlertWebhook(config.get("alertWebhookUrl"), isConfigSecret(ALERT_WEBHOOK_KEY), pulumi.getStack()),
+        readAlertWebhook(config.get("alertWebhookUrl"), isConfigSecret(ALERT_WEBHOOK_KEY), stack),
     );
-    const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size, pulumi.getStack()));
-    const servicePrincipalRotation = runError(() => parseRotationLabel(config.get("servicePrincipalRotation"), pulumi.getStack()));
+    const rebuildMasters = runError(() => parseRebuildMasters(config.get("rebuildMasters"), profile.infrastructure.compute.masters.size, stack));
+    const servicePrincipalRotation = runError(() => parseRotationLabel(config.get("servicePrincipalRotation"), stack));
     const promoteFrom = runError(() =>
-        parsePromoteFrom(config.get("promoteFrom"), { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() }),
+        parsePromoteFrom(config.get("promoteFrom"), { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack }),
     );
     // Every stack secret the profile's secret_env entries name, checked before anything registers.
-    const secrets = readStackSecrets(profile, pulumi.getStack(), (key) => config.getSecret(key), (key) => isConfigSecret(`aura:${key}`));
+    const secrets = readStackSecrets(profile, stack, (key) => config.getSecret(key), (key) => isConfigSecret(`aura:${key}`));
 
     // The master count of an existing environment never changes: compare with the last deployment
     // before registering anything.
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
     // No other stack of the project (this folder's Pulumi.<stack>.yaml) may deploy the same
     // environment: both would manage its resources. A stack whose last deployment was this
     // environment already runs them (e.g. a renamed stack): the other one is the newcomer.
-    const taken = environmentTaken(profile, pulumi.getStack(), config.require("profile"), stackEnvironments(__dirname));
+    const taken = environmentTaken(profile, stack, config.require("profile"), stackEnvironments(__dirname));
     if (taken && (await self.getOutputDetails("environment")).value !== profile.environment) throw new pulumi.RunError(taken);
     const previous = await self.getOutputDetails("masterCount");
     const guard = checkMasterCount(previous.value, profile.infrastructure.compute.masters.size);
@@ -63,9 +64,9 @@ export = async () => {
     // And not so far ahead that the agents' oldest kubelet falls out of the supported skew.
     const previousFloor = await self.getOutputDetails("agentKubeletFloor");
     const kubeletFloor = runError(() =>
-        agentKubeletFloor({ floor: previousFloor.value, version: previousVersion.value }, config.get("agentsRolledTo"), profile.kubernetes.version, pulumi.getStack()),
+        agentKubeletFloor({ floor: previousFloor.value, version: previousVersion.value }, config.get("agentsRolledTo"), profile.kubernetes.version, stack),
     );
-    const skewGuard = checkAgentSkew(kubeletFloor, profile.kubernetes.version, pulumi.getStack());
+    const skewGuard = checkAgentSkew(kubeletFloor, profile.kubernetes.version, stack);
     if (skewGuard) throw new pulumi.RunError(`${profile.environment}: ${skewGuard}`);
 
     // A promoted stack (prod) deploys only the release its upstream (dev) runs: its config names the
@@ -75,7 +76,7 @@ export = async () => {
         const running = await upstream.getOutputDetails("release");
         const runningImages = await upstream.getOutputDetails("images");
         const refusal = checkPromotion({
-            stack: pulumi.getStack(),
+            stack,
             upstream: promoteFrom,
             file: config.require("profile"),
             release: profile.release,

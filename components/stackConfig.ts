@@ -24,7 +24,7 @@ export function isStackConfigKey(key: string): boolean {
 }
 
 /** A refusal of `aura:<key>` in the stack's config, naming where it is set and the command that fixes it. */
-function refusal(stack: string, key: string, why: string): string {
+export function refusal(stack: string, key: string, why: string): string {
     return `stack config aura:${key} (Pulumi.${stack}.yaml): ${why}`;
 }
 

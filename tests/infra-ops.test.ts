@@ -125,8 +125,8 @@ describe("infra stage: Kubernetes upgrades", function () {
             assert.strictEqual(vm.options.deleteBeforeReplace, true);
             assert.deepStrictEqual(vm.inputs, masters(after)[i].inputs, "the same inputs: only what Pulumi keeps differs");
         });
-        assert.deepStrictEqual(parseRebuildMasters(" 2, 0,2 ", 5), [0, 2]);
-        assert.deepStrictEqual(parseRebuildMasters(undefined, 5), []);
+        assert.deepStrictEqual(parseRebuildMasters(" 2, 0,2 ", 5, "prod"), [0, 2]);
+        assert.deepStrictEqual(parseRebuildMasters(undefined, 5, "prod"), []);
         for (const bad of ["5", "one", "1;2", "-1"]) {
             await assert.rejects(
                 plan({ profile: path.join(ROOT, "profiles", "prod.yaml"), stack: "prod", config: { "aura:rebuildMasters": bad } }),
@@ -174,11 +174,11 @@ describe("infra stage: Kubernetes upgrades", function () {
         // A roll to a version the cluster never ran is refused with the fix.
         await assert.rejects(plan({ profile: to134, stack: "prod", previousOutputs, config: { "aura:agentsRolledTo": "1.34.1" } }), /aura:agentsRolledTo \(Pulumi\.prod\.yaml\): must be .* at most 1\.33\.5 — got "1\.34\.1" \(e\.g\. `pulumi config set aura:agentsRolledTo 1\.33\.5 -s prod`/);
         // An upgrade does not move the floor: running agents keep their kubelet.
-        assert.strictEqual(agentKubeletFloor({ floor: "1.32.9", version: "1.33.5" }, undefined, "1.34.1"), "1.32.9");
-        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: "1.33.5" }, undefined, "1.34.1"), "1.33.5", "a deployment from before the output: its version");
-        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: undefined }, undefined, "1.33.5"), "1.33.5", "a first deployment");
-        assert.strictEqual(agentKubeletFloor({ floor: "1.33.5", version: "1.33.5" }, "1.32.0", "1.33.5"), "1.33.5", "an older roll changes nothing");
-        assert.strictEqual(checkAgentSkew("1.31.0", "1.34.1"), undefined, "three minors are supported");
+        assert.strictEqual(agentKubeletFloor({ floor: "1.32.9", version: "1.33.5" }, undefined, "1.34.1", "prod"), "1.32.9");
+        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: "1.33.5" }, undefined, "1.34.1", "prod"), "1.33.5", "a deployment from before the output: its version");
+        assert.strictEqual(agentKubeletFloor({ floor: undefined, version: undefined }, undefined, "1.33.5", "prod"), "1.33.5", "a first deployment");
+        assert.strictEqual(agentKubeletFloor({ floor: "1.33.5", version: "1.33.5" }, "1.32.0", "1.33.5", "prod"), "1.33.5", "an older roll changes nothing");
+        assert.strictEqual(checkAgentSkew("1.31.0", "1.34.1", "prod"), undefined, "three minors are supported");
     });
 
     it("refuses a new master size and a new Kubernetes version in one run, before anything changes", async () => {

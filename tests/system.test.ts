@@ -183,13 +183,13 @@ describe("system stage: API readiness gate", function () {
     });
 
     it("reads aura:apiReadyTimeoutMinutes: default 20, whole minutes 1–180, else a clear error", () => {
-        assert.strictEqual(parseApiReadyTimeout(undefined), 20);
-        assert.strictEqual(parseApiReadyTimeout("45"), 45);
+        assert.strictEqual(parseApiReadyTimeout(undefined, "dev"), 20);
+        assert.strictEqual(parseApiReadyTimeout("45", "dev"), 45);
         for (const bad of ["0", "-5", "1.5", "abc", "181"]) {
-            assert.throws(() => parseApiReadyTimeout(bad), (e: Error) => {
+            assert.throws(() => parseApiReadyTimeout(bad, "dev"), (e: Error) => {
                 assert.strictEqual(
                     e.message,
-                    `stack config aura:apiReadyTimeoutMinutes: must be a whole number of minutes from 1 to 180 — got "${bad}" (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30\`)`,
+                    `stack config aura:apiReadyTimeoutMinutes (Pulumi.dev.yaml): must be a whole number of minutes from 1 to 180 — got "${bad}" (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30 -s dev\`)`,
                 );
                 return true;
             });

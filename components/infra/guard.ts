@@ -1,5 +1,6 @@
 // The master-count guard: the control plane of an existing environment keeps its size (the seed:
 // "the number of master nodes in an existing environment cannot be modified").
+import { refusal } from "../stackConfig";
 
 /**
  * Compares the master count of the last deployment (a stack output, undefined before the first)
@@ -78,7 +79,7 @@ const minorOf = (v: string): number | undefined => {
  * once the operator has rolled them. Throws the reason and the fix for a `rolledTo` that is not a
  * version the cluster ran.
  */
-export function agentKubeletFloor(previous: { floor: unknown; version: unknown }, rolledTo: string | undefined, requested: string, stack?: string): string {
+export function agentKubeletFloor(previous: { floor: unknown; version: unknown }, rolledTo: string | undefined, requested: string, stack: string): string {
     const deployed = typeof previous.version === "string" ? previous.version : undefined;
     let floor = typeof previous.floor === "string" ? previous.floor : deployed ?? requested;
     if (rolledTo !== undefined && rolledTo.trim() !== "") {
@@ -86,8 +87,12 @@ export function agentKubeletFloor(previous: { floor: unknown; version: unknown }
         const ceiling = deployed ?? requested;
         if (minorOf(to) === undefined || (minorOf(ceiling) !== undefined && minorOf(to)! > minorOf(ceiling)!)) {
             throw new Error(
-                `stack config aura:agentsRolledTo${stack ? ` (Pulumi.${stack}.yaml)` : ""}: must be the Kubernetes version the cluster ran when every agent was rolled, at most ${ceiling} — got ${JSON.stringify(rolledTo)} ` +
-                    `(e.g. \`pulumi config set aura:agentsRolledTo ${ceiling}${stack ? ` -s ${stack}` : ""}\` after rolling the pools, docs/operations.md "Upgrade Kubernetes")`,
+                refusal(
+                    stack,
+                    "agentsRolledTo",
+                    `must be the Kubernetes version the cluster ran when every agent was rolled, at most ${ceiling} — got ${JSON.stringify(rolledTo)} ` +
+                        `(e.g. \`pulumi config set aura:agentsRolledTo ${ceiling} -s ${stack}\` after rolling the pools, docs/operations.md "Upgrade Kubernetes")`,
+                ),
             );
         }
         if (minorOf(to)! > (minorOf(floor) ?? 0)) floor = to;
@@ -99,13 +104,13 @@ export function agentKubeletFloor(previous: { floor: unknown; version: unknown }
  * Refuses a Kubernetes version its agents' oldest kubelet would be too far behind; undefined when
  * the run may go on.
  */
-export function checkAgentSkew(floor: string, requested: string, stack?: string): string | undefined {
+export function checkAgentSkew(floor: string, requested: string, stack: string): string | undefined {
     const [from, to] = [minorOf(floor), minorOf(requested)];
     if (from === undefined || to === undefined || to - from <= KUBELET_SKEW_MINORS) return undefined;
     return (
         `kubernetes.version is ${requested}, but agents may still run the kubelet of ${floor} (a new version reaches new and reimaged agents only), ` +
         `more than ${KUBELET_SKEW_MINORS} minors behind, which Kubernetes does not support. Roll every agent pool (docs/operations.md, "Upgrade Kubernetes"), ` +
-        `then run \`pulumi config set aura:agentsRolledTo <the version the cluster runs>${stack ? ` -s ${stack}` : ""}\` and pulumi up again; nothing was changed.`
+        `then run \`pulumi config set aura:agentsRolledTo <the version the cluster runs> -s ${stack}\` and pulumi up again; nothing was changed.`
     );
 }
 
@@ -114,14 +119,18 @@ export function checkAgentSkew(floor: string, requested: string, stack?: string)
  * each below the profile's master count. Returns them sorted, [] when unset, or throws the reason
  * and the fix.
  */
-export function parseRebuildMasters(value: string | undefined, masterCount: number, stack?: string): number[] {
+export function parseRebuildMasters(value: string | undefined, masterCount: number, stack: string): number[] {
     if (value === undefined || value.trim() === "") return [];
     const parts = value.split(",").map((p) => p.trim());
     const bad = parts.filter((p) => !/^\d+$/.test(p) || Number(p) >= masterCount);
     if (bad.length) {
         throw new Error(
-            `stack config aura:rebuildMasters${stack ? ` (Pulumi.${stack}.yaml)` : ""}: must list master indexes from 0 to ${masterCount - 1}, separated by commas — got ${JSON.stringify(value)} ` +
-                `(e.g. \`pulumi config set aura:rebuildMasters 1${stack ? ` -s ${stack}` : ""}\` while master 1 is replaced; \`pulumi config rm aura:rebuildMasters${stack ? ` -s ${stack}` : ""}\` afterwards)`,
+            refusal(
+                stack,
+                "rebuildMasters",
+                `must list master indexes from 0 to ${masterCount - 1}, separated by commas — got ${JSON.stringify(value)} ` +
+                    `(e.g. \`pulumi config set aura:rebuildMasters 1 -s ${stack}\` while master 1 is replaced; \`pulumi config rm aura:rebuildMasters -s ${stack}\` afterwards)`,
+            ),
         );
     }
     return [...new Set(parts.map(Number))].sort((a, b) => a - b);

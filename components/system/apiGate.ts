@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as local from "@pulumi/command/local";
+import { refusal } from "../stackConfig";
 
 /** Default wait, stack config `aura:apiReadyTimeoutMinutes`. */
 export const DEFAULT_API_READY_TIMEOUT_MINUTES = 20;
@@ -23,12 +24,12 @@ const MAX_API_READY_TIMEOUT_MINUTES = 180;
  * Reads `aura:apiReadyTimeoutMinutes` (undefined: the default). A whole number of minutes, 1–180;
  * anything else is a user error with a message that says so.
  */
-export function parseApiReadyTimeout(value: string | undefined, stack?: string): number {
+export function parseApiReadyTimeout(value: string | undefined, stack: string): number {
     if (value === undefined || value.trim() === "") return DEFAULT_API_READY_TIMEOUT_MINUTES;
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > MAX_API_READY_TIMEOUT_MINUTES) {
         throw new pulumi.RunError(
-            `stack config aura:apiReadyTimeoutMinutes${stack ? ` (Pulumi.${stack}.yaml)` : ""}: must be a whole number of minutes from 1 to ${MAX_API_READY_TIMEOUT_MINUTES} — got ${JSON.stringify(value)} (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30${stack ? ` -s ${stack}` : ""}\`)`,
+            refusal(stack, "apiReadyTimeoutMinutes", `must be a whole number of minutes from 1 to ${MAX_API_READY_TIMEOUT_MINUTES} — got ${JSON.stringify(value)} (set it with \`pulumi config set aura:apiReadyTimeoutMinutes 30 -s ${stack}\`)`),
         );
     }
     return n;
