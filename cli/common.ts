@@ -2,6 +2,7 @@
 // refused" (exit 1, message only) rather than an internal error, and the default stack of a profile.
 import * as path from "path";
 import { ProfileError } from "../profiles";
+import { STACK_NAME_RULE, isStackName } from "../components/stackConfig";
 
 /** The message of an error the profile or the program raised for bad input (as `pulumi up` shows it), else undefined. */
 export function inputErrorMessage(e: unknown): string | undefined {
@@ -17,8 +18,8 @@ export function inputErrorMessage(e: unknown): string | undefined {
  */
 export function stackFromProfilePath(file: string): string {
     const stack = path.basename(file).replace(/\.ya?ml$/, "");
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) {
-        throw new ProfileError(file, [`the file name gives no stack name (${JSON.stringify(stack)}: a stack name has letters, digits, '-', '_' and '.'): pass --stack <name>, e.g. --stack dev`]);
+    if (!isStackName(stack)) {
+        throw new ProfileError(file, [`the file name gives no stack name (${JSON.stringify(stack)}: ${STACK_NAME_RULE}): pass --stack <name>, e.g. --stack dev`]);
     }
     return stack;
 }

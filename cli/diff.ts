@@ -14,6 +14,7 @@ import { offlineConfig } from "./main";
 import { Plan, PlannedResource, runPlan } from "./plan";
 import { offlineStackOutputs } from "./promote";
 import { readProfileText } from "../profiles";
+import { STACK_NAME_RULE, isStackName } from "../components/stackConfig";
 
 export const DIFF_USAGE = `Usage:
   aura diff <base-profile> <head-profile> [--stack <name>] [--json | --markdown]
@@ -388,7 +389,7 @@ function parseDiffArgs(args: string[]): DiffArgs {
             parsed.format = format;
         } else if (arg === "--stack" || arg.startsWith("--stack=")) {
             parsed.stack = value("--stack", arg, next);
-            if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack)) throw new DiffUsageError(`--stack ${parsed.stack}: a stack name has letters, digits, '-', '_' and '.' only`);
+            if (!isStackName(parsed.stack)) throw new DiffUsageError(`--stack ${parsed.stack}: ${STACK_NAME_RULE}`);
         } else if (arg === "--ref" || arg.startsWith("--ref=")) parsed.ref = value("--ref", arg, next);
         else if (arg.startsWith("-")) throw new DiffUsageError(`unknown option ${arg}`);
         else parsed.positional.push(arg);

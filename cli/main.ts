@@ -11,7 +11,7 @@ import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
 import { ALERT_WEBHOOK_KEY } from "../components/system/alerting";
 import { SECRET_KEY_PREFIX } from "../components/core/secrets";
-import { isStackConfigKey } from "../components/stackConfig";
+import { STACK_NAME_RULE, isStackConfigKey, isStackName } from "../components/stackConfig";
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -72,7 +72,7 @@ function parseArgs(argv: string[]): Parsed {
         else if (arg === "--stack" || arg.startsWith("--stack=")) {
             const value = arg.includes("=") ? arg.slice("--stack=".length) : rest[++i];
             if (!value || value.startsWith("-")) throw new UsageError("--stack needs a stack name, e.g. --stack dev");
-            if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new UsageError(`--stack ${value}: a stack name has letters, digits, '-', '_' and '.' only`);
+            if (!isStackName(value)) throw new UsageError(`--stack ${value}: ${STACK_NAME_RULE}`);
             flags.stack = value;
         } else if (arg === "--svg" || arg.startsWith("--svg=")) {
             const value = arg.includes("=") ? arg.slice("--svg=".length) : rest[++i];
@@ -142,7 +142,7 @@ const STANDALONE_STACK = "standalone";
 function missingProfile(file: string, stack: string | undefined): string | undefined {
     if (fs.existsSync(file)) return undefined;
     const name = stack ?? path.basename(file).replace(/\.ya?ml$/, "");
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) return undefined;
+    if (!isStackName(name)) return undefined;
     let configured: string | undefined;
     try {
         configured = stackConfig(name)["aura:profile"];

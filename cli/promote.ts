@@ -9,6 +9,7 @@ import { ProfileError, loadProfile, readProfileText } from "../profiles";
 import { checkPromotion, setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
 import { Release } from "../profiles/release";
 import { inputErrorMessage } from "./common";
+import { STACK_NAME_RULE, isStackName } from "../components/stackConfig";
 import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
@@ -79,7 +80,7 @@ function parsePromoteArgs(args: string[]): PromoteArgs {
         if (name === "--from" || name === "--to") {
             const v = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
             if (!v || v.startsWith("-")) throw new PromoteError(`${name} needs a stack name, e.g. ${name} ${name === "--from" ? "dev" : "prod"}`);
-            if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new PromoteError(`${name} ${v}: a stack name has letters, digits, '-', '_' and '.' only`);
+            if (!isStackName(v)) throw new PromoteError(`${name} ${v}: ${STACK_NAME_RULE}`);
             out[name === "--from" ? "from" : "to"] = v;
         } else if (arg === "--from-deployment") out.fromDeployment = true;
         else if (arg === "--dry-run") out.dryRun = true;

@@ -44,7 +44,15 @@ export function unknownConfigKeys(keys: string[], stack: string): string[] {
         });
 }
 
-const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A stack (and organization, project) name as Pulumi accepts it, starting with a letter or digit. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+/** The rule, as messages say it. */
+export const STACK_NAME_RULE = "a stack name has letters, digits, '-', '_' and '.' only";
+
+/** Whether `name` can name a stack. */
+export function isStackName(name: string): boolean {
+    return STACK_NAME.test(name);
+}
 
 /**
  * `aura:promoteFrom`: the upstream stack, by name (`dev`) or fully qualified (`org/project/dev`);
