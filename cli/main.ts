@@ -2,9 +2,8 @@
 // Exit codes: 0 success, 1 the profile or program refused the input, 2 usage error, 3 internal error.
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { z } from "zod";
-import { Profile, ProfileError, environmentTaken, loadProfile, profileSchema, stackEnvironments } from "../profiles";
+import { Profile, ProfileError, environmentTaken, loadProfile, profileSchema, secureStackKeys, stackConfig, stackEnvironments } from "../profiles";
 import { inputErrorMessage, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
@@ -12,6 +11,11 @@ import { vcpuQuota } from "../components/infra/nodes";
 import { ALERT_WEBHOOK_KEY } from "../components/system/alerting";
 import { SECRET_KEY_PREFIX } from "../components/core/secrets";
 import { STACK_NAME_RULE, isStackConfigKey, isStackName } from "../components/stackConfig";
+
+/** The project folder: Pulumi.yaml and every Pulumi.<stack>.yaml. */
+const PROJECT_ROOT = path.join(__dirname, "..");
+
+export { secureStackKeys, stackConfig };
 
 const USAGE = `Usage:
   aura validate <profile> [--stack <name>]
@@ -145,8 +149,9 @@ function missingProfile(file: string, stack: string | undefined): string | undef
     if (!isStackName(name)) return undefined;
     let configured: string | undefined;
     try {
-        configured = stackConfig(name)["aura:profile"];
-    } catch {
+        configured = stackConfig(name, PROJECT_ROOT)["aura:profile"];
+    } catch (e) {
+        if (!(e instanceof ProfileError)) throw e;
         return undefined; // an unreadable stack file is reported where it is read
     }
     return configured ? `${file}: cannot read the profile: no such file — did you mean ${configured} (Pulumi.${name}.yaml's aura:profile)?` : undefined;
@@ -172,7 +177,7 @@ function validate(file: string, stack?: string): number {
     }
     // Another stack of the project deploying the same environment (pulumi up refuses it too, unless
     // this stack's last deployment was that environment).
-    const taken = stack === undefined ? undefined : environmentTaken(profile, stack, file, stackEnvironments(path.join(__dirname, "..")));
+    const taken = stack === undefined ? undefined : environmentTaken(profile, stack, file, stackEnvironments(PROJECT_ROOT));
     if (taken) {
         process.stderr.write(`${taken}\n`);
         return 1;
@@ -182,7 +187,7 @@ function validate(file: string, stack?: string): number {
     if (stack !== undefined) {
         let config: Record<string, string> = {};
         try {
-            config = stackConfig(stack);
+            config = stackConfig(stack, PROJECT_ROOT);
         } catch (e) {
             // A stack file that cannot be read is aura plan's to report; validate checks the profile.
             if (!(e instanceof ProfileError)) throw e;
@@ -227,119 +232,6 @@ export function profileJsonSchema(): object {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-/** Whether `value` is a `secure:` value of a stack file (encrypted; only `pulumi up` reads it): a mapping of that one key, as Pulumi reads it. */
-function isSecureValue(value: unknown): value is { secure: unknown } {
-    return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
-}
-
-/**
- * The text of a top-level `config:` value of a stack file as written, when it is a plain (unquoted,
- * single-line) scalar; undefined for a quoted, block, tagged or anchored one.
- */
-function plainScalarText(source: string, key: string): string | undefined {
-    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const line = new RegExp(`^[ \\t]+(?:${escaped}|"${escaped}"|'${escaped}')[ \\t]*:[ \\t]+(.*)$`, "m").exec(source);
-    if (!line) return undefined;
-    const text = line[1].replace(/[ \t]+#.*$/, "").trim();
-    return text === "" || /^['"|>&!*[{]/.test(text) ? undefined : text;
-}
-
-/**
- * What the Pulumi CLI's YAML reader (Go yaml.v3) makes of a plain scalar where it and YAML 1.2
- * (js-yaml) disagree: integers in every base it reads (`010` is 8, `0B101`, `1_000`, beyond 2^53
- * exactly), and dates (`2026-11-27` reaches the program as Go prints the time). Undefined where they
- * agree; an error where the program would not get what the file seems to say.
- */
-function pulumiScalar(text: string): string | Error | undefined {
-    const int = /^([-+]?)(0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(text);
-    if (int) {
-        const digits = int[2].replace(/_/g, "");
-        const literal = /^0[0-7]+$/.test(digits) ? `0o${digits.slice(1)}` : digits;
-        // Underscores alone after a prefix (`0x_`) are no number to either reader: a string.
-        if (!/^(0[bBoOxX])?[0-9a-fA-F]+$/.test(literal)) return undefined;
-        return (BigInt(literal) * (int[1] === "-" ? -1n : 1n)).toString();
-    }
-    const date = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
-    if (date) return `${date[1]}-${date[2].padStart(2, "0")}-${date[3].padStart(2, "0")} 00:00:00 +0000 UTC`;
-    if (/^\d{4}-\d{1,2}-\d{1,2}([Tt]|[ \t]+)\d/.test(text)) return new Error("is a timestamp, which pulumi up passes on in Go's own format: quote it");
-    if (/^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/.test(text)) return new Error("is not a number pulumi up can read: quote it");
-    return undefined;
-}
-
-/**
- * The `config` map of Pulumi.<stack>.yaml in `root` ({} when the file does not exist), each value as
- * the Pulumi CLI gives it to the program: a string as written, a number or boolean as its typed
- * value's text (`0x10` is "16", `1.0` is "1", `010` is "8", `True` is "true"), null as "", a list or
- * mapping as JSON; `secure:` values as they are. A file Pulumi could not read either is refused,
- * naming it.
- */
-function stackConfigEntries(stack: string, root: string): [string, unknown][] {
-    const name = `Pulumi.${stack}.yaml`;
-    const file = path.join(root, name);
-    const refuse = (why: string) => new ProfileError(name, [why]);
-    let text: string;
-    try {
-        text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") return [];
-        throw refuse(`cannot read the stack's config: ${code === "EISDIR" ? "is a folder, not a file" : code ?? String(e)}`);
-    }
-    let doc: unknown;
-    try {
-        doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: name });
-    } catch (e) {
-        const reason = e instanceof yaml.YAMLException ? `${e.reason}${e.mark ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})` : ""}` : String(e);
-        throw refuse(`is not valid YAML: ${reason} (fix the file; pulumi config set writes it)`);
-    }
-    if (doc === undefined || doc === null) return [];
-    if (typeof doc !== "object" || Array.isArray(doc)) throw refuse("must be a mapping with a config: key (see Pulumi.dev.yaml)");
-    const config = (doc as Record<string, unknown>).config;
-    if (config === undefined || config === null) return [];
-    if (typeof config !== "object" || Array.isArray(config)) throw refuse("config: must be a mapping of keys such as aura:profile (see Pulumi.dev.yaml)");
-    const entries = Object.entries(config)
-        .filter(([key]) => key.startsWith("aura:"))
-        .map(([key, value]): [string, unknown] => {
-            if (isSecureValue(value)) {
-                if (typeof value.secure !== "string" || value.secure === "") {
-                    throw refuse(`config.${key}.secure: must be the ciphertext pulumi config set --secret writes — set it again: pulumi config set --secret ${key} <value> -s ${stack}`);
-                }
-                return [key, value];
-            }
-            if (value === null) return [key, ""];
-            if (typeof value === "number" || typeof value === "string") {
-                const plain = plainScalarText(text, key);
-                const pulumi = plain === undefined ? undefined : pulumiScalar(plain);
-                if (pulumi instanceof Error) throw refuse(`config.${key}: ${plain} ${pulumi.message} (e.g. ${key}: "${plain}")`);
-                if (pulumi !== undefined) return [key, pulumi];
-            }
-            if (typeof value === "number" || typeof value === "boolean" || typeof value === "string") return [key, String(value)];
-            return [key, JSON.stringify(value)];
-        })
-        // Pulumi reads the legacy spelling `aura:config:<key>` as `aura:<key>`.
-        .map(([key, value]): [string, unknown] => [key.replace(/^aura:config:/, "aura:"), value]);
-    return entries;
-}
-
-/**
- * Plain `aura:*` values of Pulumi.<stack>.yaml in `root`, when it exists, as Pulumi gives them to the
- * program: a scalar as its text, a list or mapping as JSON; secure values are not read.
- */
-export function stackConfig(stack: string, root = path.join(__dirname, "..")): Record<string, string> {
-    return Object.fromEntries(
-        stackConfigEntries(stack, root).flatMap(([key, value]): Array<[string, string]> =>
-            typeof value === "string" ? [[key, value]] : [],
-        ),
-    );
-}
-
-/** `aura:*` keys of Pulumi.<stack>.yaml in `root` whose values are stored as secrets (`secure:`), unreadable offline. */
-export function secureStackKeys(stack: string, root = path.join(__dirname, "..")): string[] {
-    return stackConfigEntries(stack, root)
-        .filter(([, value]) => isSecureValue(value))
-        .map(([key]) => key);
-}
-
 /** What the plan uses for a stack secret it cannot decrypt: the stack's webhook is shown, never read. */
 export const PLACEHOLDER_ALERT_WEBHOOK = "https://alerts.invalid/aura-plan-placeholder";
 /** Likewise for a workload's stack secret (`aura:secrets.<name>`). */
@@ -359,7 +251,7 @@ export interface OfflineConfig {
  * an encrypted value, which only `pulumi up` can read, is a secret placeholder of the right shape;
  * an unset SSH key a placeholder key.
  */
-export function offlineConfig(stack: string, given?: Record<string, string>, root: string = path.join(__dirname, "..")): OfflineConfig {
+export function offlineConfig(stack: string, given?: Record<string, string>, root: string = PROJECT_ROOT): OfflineConfig {
     const config = { ...(given ?? stackConfig(stack, root)) };
     const secretConfigKeys: string[] = [];
     const placeholders: string[] = [];
@@ -406,7 +298,7 @@ export function placeholderSshKey(): string {
  * A note when the stack's config names another profile than `file` (`--stack prod` given dev's
  * profile): `pulumi up -s <stack>` deploys the one its config names.
  */
-export function otherProfileNote(stack: string, file: string, config: Record<string, string>, root: string = path.join(__dirname, "..")): string | undefined {
+export function otherProfileNote(stack: string, file: string, config: Record<string, string>, root: string = PROJECT_ROOT): string | undefined {
     const configured = config["aura:profile"];
     if (!configured || path.resolve(root, configured) === path.resolve(file)) return undefined;
     return `aura: note: Pulumi.${stack}.yaml's aura:profile is ${configured}, not ${file}: pulumi up -s ${stack} deploys that profile, not this one`;

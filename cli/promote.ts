@@ -5,12 +5,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProfileError, loadProfile, readProfileText } from "../profiles";
+import { ProfileError, loadProfile, readProfileText, stackConfig } from "../profiles";
 import { checkPromotion, setRelease, upstreamVersion, workloadImages } from "../profiles/promotion";
 import { Release } from "../profiles/release";
 import { inputErrorMessage } from "./common";
 import { STACK_NAME_RULE, isStackName } from "../components/stackConfig";
-import { stackConfig } from "./main";
 
 export const PROMOTE_USAGE = `Usage:
   aura promote --from <stack> --to <stack> [--from-deployment] [--dry-run]

@@ -200,7 +200,8 @@ const exactInt = yaml.defineScalarTag<number | InexactNumber>(yaml.intCoreTag.ta
 });
 const SCHEMA = yaml.CORE_SCHEMA.withTags(exactInt);
 
-function parseYaml(text: string, file: string): unknown {
+/** The one YAML document of a profile's text, read as profiles are (CORE schema, exact integers, bounded); a syntax error is a ProfileError naming `file`. */
+export function parseYaml(text: string, file: string): unknown {
     let docs: unknown[];
     try {
         docs = yaml.loadAll(text, { filename: file, schema: SCHEMA, maxDepth: MAX_DEPTH, maxAliases: 200 });
