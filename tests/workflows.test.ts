@@ -18,6 +18,11 @@ type Job = { if?: string; needs?: string | string[]; environment?: string; concu
 type Workflow = { on: Record<string, unknown>; permissions?: unknown; jobs: Record<string, Job> };
 const load = (f: string) => yaml.load(fs.readFileSync(path.join(WORKFLOWS, f), "utf8")) as Workflow;
 
+/** Runs a workflow step's `run:` script as GitHub's runners run it (bash, -e, pipefail), in `cwd`. */
+function runStep(run: string, cwd: string, env: NodeJS.ProcessEnv = {}) {
+    return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", run], { cwd, encoding: "utf8", env: { ...process.env, ...env } });
+}
+
 /** The major of each action, checked against the action's own repository when written. */
 const MAJORS: Record<string, string> = {
     "actions/checkout": "v7",
@@ -144,9 +149,7 @@ describe("deploy.yml's promotion check", () => {
         try {
             fs.writeFileSync(path.join(dir, "said"), `${said}\n`);
             fs.writeFileSync(path.join(dir, "npx"), `#!/bin/sh\necho "$*" > "${dir}/args"\ncat "${dir}/said"\nexit ${code}\n`, { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "script.sh"), step.run!);
-            const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: path.join(dir, "output"), GITHUB_STEP_SUMMARY: path.join(dir, "summary") };
-            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(dir, "script.sh")], { cwd: dir, env, encoding: "utf8" });
+            const r = runStep(step.run!, dir, { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: path.join(dir, "output"), GITHUB_STEP_SUMMARY: path.join(dir, "summary") });
             const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
             return { status: r.status, stdout: r.stdout, output: read("output"), summary: read("summary"), args: read("args").trim() };
         } finally {
@@ -205,7 +208,7 @@ describe("workflow scripts", () => {
                 fs.writeFileSync(path.join(dir, "scripts", "stacks.sh"), `${script}\n`);
                 for (const run of listSteps) {
                     fs.writeFileSync(out, "");
-                    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", run], { cwd: dir, encoding: "utf8", env: { ...process.env, GITHUB_OUTPUT: out } });
+                    const r = runStep(run, dir, { GITHUB_OUTPUT: out });
                     assert.strictEqual(r.status === 0 ? 0 : 1, code, `${script}: ${r.stderr}`);
                     assert.strictEqual(fs.readFileSync(out, "utf8"), expected);
                 }
