@@ -764,6 +764,15 @@ export const profileSchema = z
     // Runs even when other keys are wrong (all problems at once), so it reads the input defensively.
     .superRefine(
         (p, ctx) => {
+            // Prometheus and Alertmanager run one replica per management node (hard anti-affinity): a
+            // replica more than the pool can grow to would stay Pending, and pulumi up would not notice.
+            const management = mapping(mapping(mapping(p?.infrastructure)?.compute)?.management_nodes)?.max_size;
+            for (const service of ["prometheus", "alertmanager"] as const) {
+                const replicas = mapping(mapping(p?.system)?.[service])?.replicas;
+                if (typeof management === "number" && typeof replicas === "number" && replicas > management) {
+                    refuse(ctx, ["system", service, "replicas"], `must be at most infrastructure.compute.management_nodes.max_size (${management}): each replica needs a management node of its own`);
+                }
+            }
             if (p?.tier !== "production") return;
             const masters = mapping(mapping(mapping(p.infrastructure)?.compute)?.masters)?.size;
             if (typeof masters === "number" && masters < 5) {
