@@ -44,10 +44,10 @@ export function unknownConfigKeys(keys: string[], stack: string): string[] {
         });
 }
 
-/** A stack (and organization, project) name as Pulumi accepts it, starting with a letter or digit. */
+/** A stack name as aura accepts it (each part of a qualified aura:promoteFrom too): Pulumi's characters and 100-character limit, and a letter or digit first, which Pulumi does not require. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 /** The rule, as messages say it. */
-export const STACK_NAME_RULE = "a stack name has letters, digits, '-', '_' and '.' only";
+export const STACK_NAME_RULE = "a stack name starts with a letter or digit and has at most 100 letters, digits, '-', '_' and '.'";
 
 /** Whether `name` can name a stack. */
 export function isStackName(name: string): boolean {

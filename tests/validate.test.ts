@@ -103,7 +103,7 @@ describe("the stack a profile's file name gives", () => {
         for (const args of [["plan", file], ["diff", file, file]]) {
             const r = await aura(...args);
             assert.strictEqual(r.code, 1, args.join(" "));
-            assert.strictEqual(r.stderr, `${file}: the file name gives no stack name ("My Profile": a stack name has letters, digits, '-', '_' and '.' only): pass --stack <name>, e.g. --stack dev\n`);
+            assert.strictEqual(r.stderr, `${file}: the file name gives no stack name ("My Profile": a stack name starts with a letter or digit and has at most 100 letters, digits, '-', '_' and '.'): pass --stack <name>, e.g. --stack dev\n`);
         }
         assert.strictEqual((await aura("plan", file, "--stack", "dev")).code, 0);
     });
