@@ -12,12 +12,17 @@ export function inputErrorMessage(e: unknown): string | undefined {
     return undefined;
 }
 
+/** A profile's file name without `.yaml`: the stack name it suggests (profiles/dev.yaml → dev). */
+export function profileBaseName(file: string): string {
+    return path.basename(file).replace(/\.ya?ml$/, "");
+}
+
 /**
  * The stack a profile stands for when no --stack is given: its file name without `.yaml`
  * (profiles/dev.yaml → dev). A file name that is no stack name is refused with the fix.
  */
 export function stackFromProfilePath(file: string): string {
-    const stack = path.basename(file).replace(/\.ya?ml$/, "");
+    const stack = profileBaseName(file);
     if (!isStackName(stack)) {
         throw new ProfileError(file, [`the file name gives no stack name (${JSON.stringify(stack)}: ${STACK_NAME_RULE}): pass --stack <name>, e.g. --stack dev`]);
     }

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { Profile, ProfileError, environmentTaken, loadProfile, profileSchema, secureStackKeys, stackConfig, stackEnvironments } from "../profiles";
-import { inputErrorMessage, stackFromProfilePath } from "./common";
+import { inputErrorMessage, profileBaseName, stackFromProfilePath } from "./common";
 import { mockKeyPair } from "./mocks";
 import { Plan, PlannedResource } from "./plan";
 import { vcpuQuota } from "../components/infra/nodes";
@@ -145,7 +145,7 @@ const STANDALONE_STACK = "standalone";
  */
 function missingProfile(file: string, stack: string | undefined): string | undefined {
     if (fs.existsSync(file)) return undefined;
-    const name = stack ?? path.basename(file).replace(/\.ya?ml$/, "");
+    const name = stack ?? profileBaseName(file);
     if (!isStackName(name)) return undefined;
     let configured: string | undefined;
     try {

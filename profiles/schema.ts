@@ -19,7 +19,7 @@ function refuse(ctx: Ctx, path: PropertyKey[], message: string, params?: Record<
     ctx.addIssue({ code: "custom", path, message, ...(params ? { params } : {}) } as Parameters<Ctx["addIssue"]>[0]);
 }
 /** The plain mapping `v`, or undefined: refinements that run beside other problems read input defensively. */
-function mapping(v: unknown): Record<string, unknown> | undefined {
+export function mapping(v: unknown): Record<string, unknown> | undefined {
     return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 

@@ -7,6 +7,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { Profile, parseYaml, readProfileText } from "./load";
 import { ProfileError, problem } from "./messages";
+import { mapping } from "./schema";
 
 /** Whether `value` is a `secure:` value of a stack file (encrypted; only `pulumi up` reads it): a mapping of that one key, as Pulumi reads it. */
 function isSecureValue(value: unknown): value is { secure: unknown } {
@@ -119,12 +120,6 @@ export function secureStackKeys(stack: string, root: string): string[] {
     return stackConfigEntries(stack, root)
         .filter(([, value]) => isSecureValue(value))
         .map(([key]) => key);
-}
-
-
-/** The plain mapping `v`, or undefined. */
-function mapping(v: unknown): Record<string, unknown> | undefined {
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 /** The environment each stack deploys, by stack name, and the profile that says so. */

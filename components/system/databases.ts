@@ -234,10 +234,10 @@ export class Databases extends pulumi.ComponentResource {
 
         this.secrets = { ...DATABASE_SECRET_NAMES };
         // The databases take connections from aura-system (their operators, the other members,
-        // Prometheus) and, on the database port only, from the core services' namespace. CloudNativePG's
-        // instance manager port (8000: its status endpoint answers without authentication) and the
-        // metrics ports stay inside aura-system. Pod labels: cnpg.io/cluster=<name> (CloudNativePG), app=<name>-svc
-        // (the MongoDB operator).
+        // Prometheus) and, on the database port only, from the core services' namespace.
+        // CloudNativePG's instance manager port (8000: its status endpoint answers without
+        // authentication) and the metrics ports stay inside aura-system. Pod labels:
+        // cnpg.io/cluster=<name> (CloudNativePG), app=<name>-svc (the MongoDB operator).
         namespaceOnlyIngress(`${name}-postgresql-ingress`, {
             namespace,
             policyName: `${DATABASE_NAMES.postgresql}-ingress`,
